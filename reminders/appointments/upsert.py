@@ -1,0 +1,96 @@
+"""Turn a provider's `RemoteEvent` into an `Appointment` row, with its recipient."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import datetime
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from connectors.calendars.base import RemoteEvent
+from reminders.appointments.phones import find_recipient
+from reminders.models import Appointment
+
+STATUS_CONFIRMED = "confirmed"
+STATUS_CANCELLED = "cancelled"
+STATUS_REMOVED = "removed"
+
+
+def content_hash(event: RemoteEvent, phone_fields: Sequence[str], region: str) -> str:
+    """A digest of everything that decides the appointment's reminders.
+
+    The phone settings are part of it, so changing them re-reads every number on the next sync.
+    """
+    parts = (
+        event.start.isoformat(),
+        event.end.isoformat(),
+        event.timezone or "",
+        "1" if event.all_day else "0",
+        "1" if event.cancelled else "0",
+        event.title,
+        event.location,
+        event.description,
+        ",".join(phone_fields),
+        region,
+    )
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogatepass"))
+        digest.update(b"\x1f")
+    return digest.hexdigest()
+
+
+def apply_event(
+    appointment: Appointment,
+    event: RemoteEvent,
+    *,
+    digest: str,
+    phone_fields: Sequence[str],
+    region: str,
+    now: datetime,
+) -> None:
+    """Copy the event onto the row and find its recipient."""
+    if appointment.starts_at != event.start:
+        appointment.scheduled_at = now
+    appointment.external_id = event.external_id
+    appointment.series_id = event.series_id
+    appointment.title = _clean(event.title)
+    appointment.location = _clean(event.location)
+    appointment.description = _clean(event.description)
+    appointment.starts_at = event.start
+    appointment.ends_at = event.end
+    appointment.timezone = known_zone(event.timezone)
+    appointment.all_day = event.all_day
+    appointment.status = STATUS_CANCELLED if event.cancelled else STATUS_CONFIRMED
+    appointment.content_hash = digest
+    appointment.updated_at = now
+    found = find_recipient(
+        {
+            "location": appointment.location,
+            "title": appointment.title,
+            "description": appointment.description,
+        },
+        phone_fields,
+        region,
+    )
+    appointment.recipient = found.number
+    appointment.recipient_source = found.source
+    appointment.recipient_reason = found.reason
+
+
+@lru_cache(maxsize=512)
+def known_zone(name: str | None) -> str | None:
+    """The zone name if it is an IANA zone this machine knows, else None (the calendar's zone applies)."""
+    if not name:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+    return name
+
+
+def _clean(value: str) -> str:
+    # Databases refuse NUL characters and lone surrogates; neither can matter to a reminder.
+    return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")

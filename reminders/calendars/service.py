@@ -1,0 +1,61 @@
+"""Syncing the calendars that are due, one at a time, with the right connector."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from reminders.bootstrap import Services, UnsupportedProvider
+from reminders.calendars.sync import SyncReport, record_sync_failure, sync_connection
+from reminders.models import Account, CalendarConnection
+
+log = logging.getLogger(__name__)
+
+
+def due_connection_ids(services: Services, *, limit: int = 50) -> list[int]:
+    """Connections whose next sync time has come (or that never synced)."""
+    now = services.clock()
+    with services.factory.begin() as session:
+        stmt = (
+            select(CalendarConnection.id)
+            .where(or_(CalendarConnection.next_sync_at.is_(None), CalendarConnection.next_sync_at <= now))
+            .order_by(CalendarConnection.next_sync_at.nulls_first())
+            .limit(limit)
+        )
+        return list(session.scalars(stmt))
+
+
+def sync_one(services: Services, connection_id: int) -> SyncReport:
+    """Sync a connection with the connector its provider needs."""
+    now = services.clock()
+    interval = timedelta(seconds=services.settings.sync_interval_seconds)
+    with services.factory.begin() as session:
+        connection = session.get_one(CalendarConnection, connection_id)
+        account = session.get_one(Account, connection.account_id)
+        try:
+            source = services.calendar_source(connection, account)
+        except UnsupportedProvider as exc:
+            source = None
+            problem = str(exc)
+    if source is None:
+        return record_sync_failure(services.factory, connection_id, problem, now=now, interval=interval)
+    report = sync_connection(
+        services.factory,
+        connection_id,
+        source,
+        now=now,
+        horizon_days=services.settings.planning_horizon_days,
+        interval=interval,
+    )
+    log.info(
+        "calendar.sync.done calendar=%s unchanged=%s created=%s updated=%s removed=%s error=%s",
+        connection_id, report.unchanged, report.created, report.updated, report.removed, report.error,
+    )  # fmt: skip
+    return report
+
+
+def sync_due(services: Services) -> list[SyncReport]:
+    """Sync every connection that is due now."""
+    return [sync_one(services, connection_id) for connection_id in due_connection_ids(services)]

@@ -1,0 +1,25 @@
+"""ORM models, one module per table; imported here so Alembic and relationships see them all."""
+
+from reminders.models.account import Account
+from reminders.models.appointment import Appointment
+from reminders.models.base import Base
+from reminders.models.calendar_connection import CalendarConnection
+from reminders.models.credit_ledger import CreditEntry
+from reminders.models.message_template import MessageTemplate
+from reminders.models.reminder import Reminder
+from reminders.models.reminder_rule import ReminderRuleRow
+from reminders.models.send_attempt import SendAttempt
+from reminders.models.user import User
+
+__all__ = [
+    "Account",
+    "Appointment",
+    "Base",
+    "CalendarConnection",
+    "CreditEntry",
+    "MessageTemplate",
+    "Reminder",
+    "ReminderRuleRow",
+    "SendAttempt",
+    "User",
+]

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from connectors.calendars.base import PHONE_FIELDS
+from reminders.models.base import Base, BigId, CreatedAtMixin, IdMixin
+
+
+def _default_phone_fields() -> list[str]:
+    return list(PHONE_FIELDS)
+
+
+class CalendarConnection(IdMixin, CreatedAtMixin, Base):
+    """One connected calendar (Google, Outlook or ICS) and its reminder settings."""
+
+    __tablename__ = "calendar_connection"
+    __table_args__ = (UniqueConstraint("account_id", "provider", "external_id"),)
+
+    account_id: Mapped[int] = mapped_column(BigId, ForeignKey("account.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(2048))
+    name: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    phone_fields: Mapped[list[str]] = mapped_column(JSON, default=_default_phone_fields)
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(5))
+    sender_name: Mapped[str | None] = mapped_column(String(11))
+    allow_late_send: Mapped[bool] = mapped_column(default=False)
+    template_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("message_template.id", ondelete="SET NULL")
+    )
+
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_synced_at: Mapped[datetime | None]
+    last_sync_error: Mapped[str | None] = mapped_column(Text)
+    last_sync_error_at: Mapped[datetime | None]
+    sync_failures: Mapped[int] = mapped_column(default=0)
+    next_sync_at: Mapped[datetime | None] = mapped_column(index=True)

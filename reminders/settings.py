@@ -1,0 +1,92 @@
+"""Settings from `REMINDERS_*` environment variables, with development defaults.
+
+Development defaults (a known secret key, an http public URL) are refused when
+`REMINDERS_ENV=production`, so a forgotten variable cannot reach a real deployment.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+class Settings(BaseSettings):
+    """Everything configurable; every external endpoint can point at a local emulator."""
+
+    model_config = SettingsConfigDict(env_prefix="REMINDERS_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite:///./reminders.db"
+    public_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    data_dir: Path = Path("./var")
+    log_level: str = "INFO"
+
+    # Planning and sync
+    planning_horizon_days: int = Field(60, ge=1, le=400)
+    sync_interval_seconds: int = Field(300, ge=10)
+    sync_timeout_seconds: float = Field(20.0, gt=0)
+
+    # Dispatch
+    dispatch_batch_size: int = Field(200, ge=1, le=10_000)
+    dispatch_threads: int = Field(4, ge=1, le=64)
+    dispatch_lease_seconds: int = Field(120, ge=10)
+    dispatch_max_attempts: int = Field(3, ge=1, le=10)
+    dispatch_retry_seconds: int = Field(60, ge=1)
+
+    # SMS gateway
+    sms_provider: Literal["console", "twilio", "http"] = "console"
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from: str = ""
+    twilio_api_url: str = "https://api.twilio.com"
+
+    # Calendar providers (used by the Google and Microsoft connectors)
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/auth"
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    google_api_url: str = "https://www.googleapis.com/"
+    microsoft_client_id: str = ""
+    microsoft_client_secret: SecretStr = SecretStr("")
+    microsoft_authority: str = "https://login.microsoftonline.com/common"
+    microsoft_graph_url: str = "https://graph.microsoft.com/v1.0"
+    microsoft_ca_bundle: str = ""
+
+    # E-mail alerts
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = "reminders@localhost"
+
+    @model_validator(mode="after")
+    def _refuse_dev_defaults_in_production(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        key = self.secret_key.get_secret_value()
+        if key == DEV_SECRET_KEY or len(key) < 32:
+            problems.append("REMINDERS_SECRET_KEY must be set to a random value of at least 32 characters")
+        if not self.public_url.startswith("https://"):
+            problems.append("REMINDERS_PUBLIC_URL must be an https:// URL")
+        if problems:
+            raise ValueError("Refusing development defaults in production: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the database is the embedded SQLite file."""
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

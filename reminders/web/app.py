@@ -1,0 +1,49 @@
+"""The FastAPI application: for now one page with the upcoming reminders and the outbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from reminders.bootstrap import Services
+from reminders.web import queries
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.filters["masked"] = queries.mask_number
+
+
+def create_app(services: Services) -> FastAPI:
+    """Build the web application around already-wired services."""
+    app = FastAPI(title="reminders", docs_url=None, redoc_url=None)
+
+    @app.get("/", response_class=HTMLResponse)
+    def index(request: Request, account: Annotated[int | None, Query()] = None) -> HTMLResponse:
+        with services.factory.begin() as session:
+            found = queries.account_for_page(session, account)
+            if found is None:
+                return TEMPLATES.TemplateResponse(
+                    request, "empty.html", {}, status_code=404 if account else 200
+                )
+            context = {
+                "account": found,
+                "calendars": queries.calendars(session, found.id),
+                "upcoming": queries.upcoming(session, found.id),
+                "outcomes": queries.recent_outcomes(session, found.id),
+                "outbox": queries.outbox(session, found.id),
+                "when": lambda dt: queries.local(dt, found.timezone),
+                "now": queries.local(services.clock(), found.timezone),
+            }
+            return TEMPLATES.TemplateResponse(request, "index.html", context)
+
+    @app.get("/healthz")
+    def healthz() -> JSONResponse:
+        with services.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return JSONResponse({"status": "ok"})
+
+    return app

@@ -1,0 +1,126 @@
+"""The `reminders` command as a user runs it: separate processes, real HTTP, an SQLite file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+
+REMINDERS = [sys.executable, "-m", "reminders.cli"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    variables = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
+    variables.update(
+        REMINDERS_DATABASE_URL=f"sqlite:///{tmp_path / 'reminders.db'}",
+        REMINDERS_DATA_DIR=str(tmp_path / "var"),
+        REMINDERS_LOG_LEVEL="WARNING",
+    )
+    return variables
+
+
+def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        REMINDERS + args, env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_phones_check_reads_json_lines(env: dict[str, str]) -> None:
+    lines = [
+        {"location": "Praxis", "title": "Anna 079 123 45 67"},
+        {"location": "044 668 18 00"},
+        {"title": "+41 79 123 45 67", "fields": ["location"]},
+        {"description": "Tel: 06 12 34 56 78", "region": "FR"},
+    ]
+    result = run(["phones", "check"], env, "\n".join(json.dumps(line) for line in lines) + "\nnot json\n")
+
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert out[0]["number"] == "+41791234567"
+    assert out[1] == {"number": None, "reason": "landline"}
+    assert out[2] == {"number": None, "reason": "not_in_enabled_fields"}
+    assert out[3]["number"] == "+33612345678"
+    assert "error" in out[4]
+
+
+@pytest.fixture
+def served(env: dict[str, str]) -> Iterator[str]:
+    assert run(["db", "upgrade"], env).returncode == 0
+    demo = run(["demo", "--if-empty"], env)
+    assert demo.returncode == 0, demo.stderr
+    assert "Created account Demo Salon" in demo.stdout
+    again = run(["demo", "--if-empty"], env)
+    assert "already has data" in again.stdout
+    port = free_port()
+    server = subprocess.Popen(
+        [*REMINDERS, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("reminders serve did not answer")
+        yield base
+    finally:
+        server.send_signal(signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            pytest.fail("reminders serve did not stop on SIGINT")
+
+
+def test_serve_shows_the_demo_and_sends_what_falls_due(served: str, env: dict[str, str]) -> None:
+    page = httpx.get(served + "/", timeout=10)
+    assert page.status_code == 200
+    assert "Demo Salon" in page.text
+    assert "No message sent yet." in page.text
+
+    # Bring the demo's first reminder forward to now, as another process would.
+    engine = create_engine(env["REMINDERS_DATABASE_URL"])
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE reminder SET due_at = :now WHERE id = "
+                "(SELECT id FROM reminder WHERE state = 'scheduled' ORDER BY due_at LIMIT 1)"
+            ),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )
+    engine.dispose()
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        page = httpx.get(served + "/", timeout=10)
+        if "No message sent yet." not in page.text:
+            break
+        time.sleep(0.2)
+    outbox = page.text.split("<h2>Outbox</h2>")[1]
+    assert "Demo Salon" in outbox
+    assert "state-sent" in outbox

@@ -1,0 +1,228 @@
+"""The sync service on SQLite and PostgreSQL, driven by the in-memory calendar."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from connectors.calendars.base import CalendarUnavailable
+from connectors.calendars.memory import InMemoryCalendar
+from reminders.bootstrap import Services
+from reminders.calendars.sync import SyncReport, sync_connection
+from reminders.models import Appointment, CalendarConnection, Reminder
+from reminders.reasons import CancelReason, ReminderState, SkipReason
+from tests.support.clock import FakeClock
+from tests.support.factories import event, make_account, make_calendar
+
+
+@pytest.fixture
+def calendar_id(services: Services) -> int:
+    with services.factory.begin() as session:
+        account = make_account(session)
+        return make_calendar(session, account).id
+
+
+def run_sync(services: Services, calendar_id: int, source: InMemoryCalendar) -> SyncReport:
+    return sync_connection(services.factory, calendar_id, source, now=services.clock(), horizon_days=60)
+
+
+def reminders_of(services: Services) -> list[Reminder]:
+    with services.factory.begin() as session:
+        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
+
+
+def appointments_of(services: Services) -> list[Appointment]:
+    with services.factory.begin() as session:
+        return list(session.scalars(select(Appointment).order_by(Appointment.id)))
+
+
+def test_first_sync_stores_appointments_finds_numbers_and_plans(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    start = clock() + timedelta(days=2, hours=5)
+    source = InMemoryCalendar([event("a", start), event("b", start + timedelta(hours=1), location="Praxis")])
+
+    report = run_sync(services, calendar_id, source)
+
+    assert (report.created, report.updated, report.removed, report.error) == (2, 0, 0, None)
+    a, b = appointments_of(services)
+    assert (a.recipient, a.recipient_source, a.recipient_reason) == ("+41791234567", "location", None)
+    assert (b.recipient, b.recipient_reason) == (None, "no_number")
+    reminders = reminders_of(services)
+    assert len(reminders) == 4
+    assert {r.state for r in reminders} == {ReminderState.SCHEDULED}
+    due_for_a = sorted(r.due_at for r in reminders if r.appointment_id == a.id and r.due_at)
+    assert due_for_a == [start - timedelta(hours=24), start - timedelta(hours=2)]
+    assert report.earliest_due == start - timedelta(hours=24)
+
+
+def test_resync_without_change_changes_nothing(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar(
+        [event("a", clock() + timedelta(days=3)), event("b", clock() + timedelta(days=4))]
+    )
+    run_sync(services, calendar_id, source)
+    before = [(r.id, r.state, r.due_at, r.updated_at) for r in reminders_of(services)]
+    appointments_before = [(a.id, a.updated_at, a.content_hash) for a in appointments_of(services)]
+    clock.advance(timedelta(minutes=10))
+
+    unchanged = run_sync(services, calendar_id, source)
+    with services.factory.begin() as session:  # forget the cursor: the same snapshot arrives again
+        session.get_one(CalendarConnection, calendar_id).cursor = None
+    resent = run_sync(services, calendar_id, source)
+
+    assert unchanged.unchanged
+    assert (resent.created, resent.updated, resent.removed) == (0, 0, 0)
+    assert [(r.id, r.state, r.due_at, r.updated_at) for r in reminders_of(services)] == before
+    assert [(a.id, a.updated_at, a.content_hash) for a in appointments_of(services)] == appointments_before
+
+
+def test_moved_appointment_moves_its_reminders(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    start = clock() + timedelta(days=3)
+    source = InMemoryCalendar([event("a", start)])
+    run_sync(services, calendar_id, source)
+    ids = [r.id for r in reminders_of(services)]
+
+    source.put(event("a", start + timedelta(days=1, hours=2)))
+    report = run_sync(services, calendar_id, source)
+
+    assert report.updated == 1
+    assert report.reminders.moved == 2
+    moved = reminders_of(services)
+    assert [r.id for r in moved] == ids
+    assert sorted(r.due_at for r in moved if r.due_at) == [
+        start + timedelta(hours=2),
+        start + timedelta(days=1),
+    ]
+    assert {r.for_starts_at for r in moved} == {start + timedelta(days=1, hours=2)}
+
+
+def test_deleted_appointment_cancels_its_reminders_with_the_reason(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar(
+        [event("a", clock() + timedelta(days=3)), event("b", clock() + timedelta(days=3))]
+    )
+    run_sync(services, calendar_id, source)
+
+    source.delete("a")
+    report = run_sync(services, calendar_id, source)
+
+    assert report.removed == 1
+    by_appointment = {a.external_id: a for a in appointments_of(services)}
+    assert by_appointment["a"].status == "removed"
+    states = {(r.appointment_id, r.state, r.reason) for r in reminders_of(services)}
+    assert states == {
+        (by_appointment["a"].id, ReminderState.CANCELLED, CancelReason.APPOINTMENT_DELETED),
+        (by_appointment["b"].id, ReminderState.SCHEDULED, None),
+    }
+
+
+def test_cancelled_event_cancels_reminders_and_a_restored_one_gets_new_ones(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    original = event("a", clock() + timedelta(days=3))
+    source = InMemoryCalendar([original])
+    run_sync(services, calendar_id, source)
+
+    source.put(replace(original, cancelled=True))
+    run_sync(services, calendar_id, source)
+    assert {(r.state, r.reason) for r in reminders_of(services)} == {
+        (ReminderState.CANCELLED, CancelReason.APPOINTMENT_CANCELLED)
+    }
+
+    source.put(original)
+    run_sync(services, calendar_id, source)
+    states = sorted(r.state for r in reminders_of(services))
+    assert states == [ReminderState.CANCELLED] * 2 + [ReminderState.SCHEDULED] * 2
+
+
+def test_appointment_moved_after_its_reminder_was_sent_gets_a_new_one(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    start = clock() + timedelta(days=3)
+    source = InMemoryCalendar([event("a", start)])
+    run_sync(services, calendar_id, source)
+    with services.factory.begin() as session:
+        for reminder in session.scalars(select(Reminder)):
+            reminder.state = ReminderState.SENT
+
+    source.put(event("a", start + timedelta(days=7)))
+    run_sync(services, calendar_id, source)
+
+    rows = reminders_of(services)
+    assert sorted(r.state for r in rows) == [ReminderState.SCHEDULED] * 2 + [ReminderState.SENT] * 2
+    assert {r.for_starts_at for r in rows if r.state == ReminderState.SCHEDULED} == {
+        start + timedelta(days=7)
+    }
+
+
+def test_reminders_whose_time_has_passed_are_skipped_as_too_late(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar([event("soon", clock() + timedelta(hours=3))])
+    run_sync(services, calendar_id, source)
+
+    states = sorted((r.state, r.reason) for r in reminders_of(services))
+    assert states == [(ReminderState.SCHEDULED, None), (ReminderState.SKIPPED, SkipReason.TOO_LATE)]
+
+
+def test_a_failing_source_is_recorded_and_loses_nothing(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar([event("a", clock() + timedelta(days=3))])
+    run_sync(services, calendar_id, source)
+    before = [(r.id, r.state, r.due_at) for r in reminders_of(services)]
+
+    source.fail_next(CalendarUnavailable("calendar.example.org answered HTTP 500; will retry"))
+    failed = run_sync(services, calendar_id, source)
+
+    assert failed.error == "calendar.example.org answered HTTP 500; will retry"
+    with services.factory.begin() as session:
+        connection = session.get_one(CalendarConnection, calendar_id)
+        assert connection.last_sync_error == failed.error
+        assert connection.sync_failures == 1
+        assert connection.next_sync_at is not None
+        assert connection.next_sync_at <= clock() + timedelta(minutes=5)
+    assert [(r.id, r.state, r.due_at) for r in reminders_of(services)] == before
+
+    clock.advance(timedelta(minutes=2))
+    source.delete("a")
+    recovered = run_sync(services, calendar_id, source)
+    assert recovered.error is None
+    assert recovered.removed == 1
+    with services.factory.begin() as session:
+        connection = session.get_one(CalendarConnection, calendar_id)
+        assert (connection.last_sync_error, connection.sync_failures) == (None, 0)
+
+
+def test_a_crashing_connector_is_recorded_not_raised(services: Services, calendar_id: int) -> None:
+    class Broken:
+        def fetch_changes(self, *_: object, **__: object) -> None:
+            raise KeyError("dtstart")
+
+    report = sync_connection(services.factory, calendar_id, Broken(), now=services.clock(), horizon_days=60)  # type: ignore[arg-type]
+
+    assert report.error == "Unexpected error while reading the calendar: 'dtstart'"
+
+
+def test_changing_the_phone_fields_re_reads_numbers(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar([event("a", clock() + timedelta(days=3))])
+    run_sync(services, calendar_id, source)
+    with services.factory.begin() as session:
+        connection = session.get_one(CalendarConnection, calendar_id)
+        connection.phone_fields = ["title", "description"]
+        connection.cursor = None
+
+    run_sync(services, calendar_id, source)
+
+    (appointment,) = appointments_of(services)
+    assert (appointment.recipient, appointment.recipient_reason) == (None, "not_in_enabled_fields")
