@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import DateTime, Engine, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 
@@ -61,8 +60,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     if url in ("sqlite://", "sqlite:///:memory:"):
         raise ValueError("an in-memory SQLite database cannot be shared between threads; use a file")
+    # Pooled connections are used by one thread at a time, so sharing them across threads is safe.
     kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
-    kwargs.setdefault("poolclass", NullPool)
+    kwargs.setdefault("pool_size", 8)
+    kwargs.setdefault("max_overflow", 16)
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

@@ -60,3 +60,4 @@ class FailReason(StrEnum):
     GATEWAY_REJECTED = "gateway_rejected"
     GATEWAY_UNAVAILABLE = "gateway_unavailable"
     OUTCOME_UNKNOWN = "outcome_unknown"
+    RENDER_FAILED = "render_failed"

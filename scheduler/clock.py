@@ -22,6 +22,10 @@ class ReminderClock:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._dispatch = jobs.DispatchDue(services)
+        # APScheduler logs every job it adds and warns on every tick that finds dispatch still
+        # running (max_instances=1 is the point); job errors still come through its executor.
+        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(4)},
@@ -41,9 +45,6 @@ class ReminderClock:
         self.scheduler.add_job(
             jobs.recover_leases, "interval", seconds=30, id="recover_leases", args=[services]
         )
-        # APScheduler warns on every tick that finds dispatch still running; that is by design here.
-        logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
-        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
 
     def start(self) -> None:
         """Start the jobs in background threads."""

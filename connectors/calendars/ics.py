@@ -56,13 +56,25 @@ class _Cursor:
         if not raw:
             return None
         try:
-            data = json.loads(raw)
-            cursor = cls(**data)
+            cursor = cls(**json.loads(raw))
         except (ValueError, TypeError):
             return None
-        if cursor.v != _CURSOR_VERSION or not isinstance(cursor.sha256, str):
+        texts = (cursor.sha256, cursor.window_end_day, cursor.timezone)
+        optional = (
+            (cursor.etag, str),
+            (cursor.last_modified, str),
+            (cursor.mtime_ns, int),
+            (cursor.size, int),
+        )
+        if cursor.v != _CURSOR_VERSION or not all(isinstance(t, str) for t in texts):
+            return None
+        if not all(value is None or isinstance(value, kind) for value, kind in optional):
             return None
         return cursor
+
+    def still_valid(self, window_end_day: str, timezone: str) -> bool:
+        """Whether a fetch with this window day and zone may reuse the old expansion."""
+        return (self.window_end_day, self.timezone) == (window_end_day, timezone)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,10 +138,7 @@ class IcsCalendarSource:
         day = window_end.astimezone(UTC).date().isoformat()
         previous = _Cursor.load(cursor)
         # Series gain instances as the window moves: only trust the old result on the same day.
-        if previous is not None and (previous.window_end_day, previous.timezone) != (
-            day,
-            self._default_timezone,
-        ):
+        if previous is not None and not previous.still_valid(day, self._default_timezone):
             previous = None
         body = self._fetch_url(previous) if self._url is not None else self._read_file(previous)
         if body is None:

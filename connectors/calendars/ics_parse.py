@@ -5,7 +5,7 @@ recurring-ical-events and returns the instances plus human-readable warnings. A 
 read at all raises `CalendarFeedInvalid`; a single malformed event is skipped with a warning.
 
 Untrusted feeds can make the libraries underneath loop for a very long time, so this module bounds
-that work itself (see `_ExpansionBudget` and `_drop_unsafe_timezones`).
+that work itself (see `_ExpansionBudget` and `_sanitize_timezones`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ MAX_TEXT_CHARS = 100_000
 MAX_WARNINGS = 50
 MAX_UID_CHARS = 255
 MAX_OCCURRENCES_PER_DAY = 24
+MAX_TIMEZONES = 100
 # Work units one series may spend in dateutil (see _ExpansionBudget); 1 unit is about 0.1 µs.
 EXPANSION_BUDGET = 2_000_000
+# ... and all series of one feed together: thousands of hostile series must not take hours.
+FEED_EXPANSION_BUDGET = 100_000_000
 # Library spans are compared in local wall time for floating/all-day series; widen and filter later.
 _SPAN_MARGIN = timedelta(days=2)
 # Expansion proceeds in slices so that a huge window stops early once a series hits its cap.
@@ -66,9 +69,9 @@ _TIMEZONE_RULE_PARTS = _RULE_PARTS - {"BYSETPOS", "BYYEARDAY", "BYWEEKNO"}
 _MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
 _UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"})
 
-# icalendar caches VTIMEZONE definitions process-wide by TZID, so one feed's (possibly hostile or
-# outdated) "W. Europe Standard Time" would silently apply to every later feed. Parsing under this
-# lock with a fresh cache keeps feeds apart; parsing is CPU-bound, so the lock costs no parallelism.
+# Parsing resets process-wide state: icalendar's VTIMEZONE cache (by TZID, so one feed's hostile or
+# outdated "W. Europe Standard Time" would apply to every later feed) and the warnings filters. One
+# parse at a time keeps feeds apart; parsing is CPU-bound, so under the GIL this costs no throughput.
 _PARSE_LOCK = threading.Lock()
 
 
@@ -96,7 +99,7 @@ def parse_ics(
     if default_zone is None:
         raise ValueError(f"unknown time zone {default_timezone!r}")
     notes = _Notes()
-    with warnings.catch_warnings(record=True) as caught:
+    with _PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
         # Libraries warn on odd input (guessed TZIDs, COUNT with UNTIL); report, never raise.
         warnings.simplefilter("always")
         text = _decode(data, notes)
@@ -108,15 +111,13 @@ def parse_ics(
             zone_name=default_zone.key,
             max_instances=max_instances_per_series,
             notes=notes,
+            feed_budget=FEED_EXPANSION_BUDGET,
+            max_events=max_events,
         )
         _check_event_count(calendars, max_events)
         events = _collect(calendars, context, default_zone)
     for warning in caught:
         notes.add(f"Calendar library: {_one_line(str(warning.message))}")
-    if len(events) > max_events:
-        raise CalendarFeedInvalid(
-            f"The calendar feed has more than {max_events:,} events in the sync window."
-        )
     events.sort(key=lambda event: (event.start, event.external_id))
     return events, notes.result()
 
@@ -192,15 +193,14 @@ def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
     what = describe_non_icalendar(text[:2048].encode("utf-8", "replace"))
     if what is not None:
         raise CalendarFeedInvalid(f"The calendar feed is not an iCalendar file (it is {what}).")
-    text = _drop_unsafe_timezones(text, notes)
-    with _PARSE_LOCK:
-        tzp.use_zoneinfo()  # resets icalendar's timezone cache, see _PARSE_LOCK
-        try:
-            components: Sequence[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
-        except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on junk
-            raise CalendarFeedInvalid(f"The calendar feed could not be read: {_one_line(str(exc))}") from exc
-        finally:
-            tzp.use_zoneinfo()
+    text = _sanitize_timezones(text, notes)
+    tzp.use_zoneinfo()  # resets icalendar's timezone cache, see _PARSE_LOCK
+    try:
+        components: Sequence[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
+    except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on junk
+        raise CalendarFeedInvalid(f"The calendar feed could not be read: {_one_line(str(exc))}") from exc
+    finally:
+        tzp.use_zoneinfo()
     calendars = [c for c in components if isinstance(c, icalendar.Calendar)]
     if len(calendars) < len(_BEGIN_CALENDAR.findall(text)):
         # The parser silently drops a calendar without END:VCALENDAR. Treating a cut-off download
@@ -217,17 +217,20 @@ def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
     return calendars
 
 
-def _drop_unsafe_timezones(text: str, notes: _Notes) -> str:
-    """Remove VTIMEZONEs whose rules dateutil could take hours to evaluate.
+def _sanitize_timezones(text: str, notes: _Notes) -> str:
+    """Make VTIMEZONEs cheap to evaluate, and drop those that cannot be.
 
-    A VTIMEZONE is evaluated lazily on every UTC conversion, outside any budget (a STANDARD rule
-    with FREQ=SECONDLY since 1601 never finishes). Real zones repeat yearly on dates that exist.
-    Events using a dropped zone are then read like events with an unknown TZID.
+    dateutil evaluates a VTIMEZONE lazily on UTC conversions, outside any budget, by iterating its
+    rules from their start (often 1601): a rule repeating every second never finishes, and even a
+    yearly one takes ~0.3 s to reach a date in 9999. So rules must be yearly on dates that exist,
+    they stop in 2200, and a feed keeps at most MAX_TIMEZONES zones. Events whose zone was dropped
+    are read like events with an unknown TZID.
     """
     if "BEGIN:VTIMEZONE" not in text.upper():
         return text
     kept: list[str] = []
     block: list[str] | None = None
+    zones = 0
     for line in _NEWLINE.split(_UNFOLD.sub("", text)):
         upper = line.upper()
         if block is None and upper.startswith("BEGIN:VTIMEZONE"):
@@ -236,18 +239,36 @@ def _drop_unsafe_timezones(text: str, notes: _Notes) -> str:
             kept.append(line)
         else:
             block.append(line)
-            if upper.startswith("END:VTIMEZONE"):
-                rules = [b.partition(":")[2] for b in block if b.upper().startswith("RRULE")]
-                if all(_timezone_rule_is_safe(rule) for rule in rules):
-                    kept.extend(block)
-                else:
-                    tzid = next((b[5:].strip() for b in block if b.upper().startswith("TZID:")), "?")
-                    notes.add(
-                        f"Ignored the definition of time zone {_short(tzid)!r}: its rules are unusable."
-                    )
-                block = None
+            if not upper.startswith("END:VTIMEZONE"):
+                continue
+            tzid = next((b[5:].strip() for b in block if b.upper().startswith("TZID:")), "?")
+            rules = [b.partition(":")[2] for b in block if b.upper().startswith("RRULE")]
+            if zones >= MAX_TIMEZONES:
+                notes.add(f"The feed defines more than {MAX_TIMEZONES} time zones; the others were ignored.")
+            elif all(_timezone_rule_is_safe(rule) for rule in rules):
+                kept.extend(_bounded_rule(b) if b.upper().startswith("RRULE") else b for b in block)
+                zones += 1
+            else:
+                notes.add(f"Ignored the definition of time zone {_short(tzid)!r}: its rules are unusable.")
+            block = None
     kept.extend(block or ())
     return "\r\n".join(kept)
+
+
+def _bounded_rule(line: str) -> str:
+    """The RRULE line of a VTIMEZONE, ending by 2200 at the latest."""
+    name, _, value = line.partition(":")
+    parts = []
+    for part in filter(None, value.split(";")):
+        key, _, setting = part.partition("=")
+        far = (key.upper() == "UNTIL" and setting[:4] > "2200") or (
+            key.upper() == "COUNT" and (not setting.isdigit() or int(setting) > 600)
+        )
+        if not far:
+            parts.append(part)
+    if not any(p.upper().startswith(("UNTIL=", "COUNT=")) for p in parts):
+        parts.append("UNTIL=22000101T000000Z")
+    return f"{name}:{';'.join(parts)}"
 
 
 def _timezone_rule_is_safe(value: str) -> bool:
@@ -319,6 +340,8 @@ class _Context:
     zone_name: str
     max_instances: int
     notes: _Notes
+    feed_budget: int
+    max_events: int
     seen_ids: set[str] = field(default_factory=set)
     # id(tzinfo) -> (tzinfo, label): custom VTIMEZONE zones, named from the TZID that made them.
     labels: dict[int, tuple[tzinfo, str | None]] = field(default_factory=dict)
@@ -349,23 +372,28 @@ def _collect(
                     continue
                 context.seen_ids.add(event.external_id)
                 events.append(event)
+            if len(events) > context.max_events:  # checked early: series can multiply a small file
+                raise CalendarFeedInvalid(
+                    f"The calendar feed has more than {context.max_events:,} events in the sync window."
+                )
     return events
 
 
 def _apply_calendar_zone(
     calendar: icalendar.Calendar, context: _Context, default_zone: zoneinfo.ZoneInfo
 ) -> icalendar.Calendar:
+    """Pick the zone for floating times (X-WR-TIMEZONE, else the default) and apply it."""
     context.zone, context.zone_name = default_zone, default_zone.key
-    _warn_unknown_tzids(calendar, context)
     raw = calendar.get("X-WR-TIMEZONE")
-    if raw is None:
-        return calendar
-    name = str(raw[0] if isinstance(raw, list) and raw else raw)
-    zone = lookup_zone(name)
-    if zone is None:
+    name = str(raw[0] if isinstance(raw, list) and raw else raw) if raw is not None else None
+    zone = lookup_zone(name) if name is not None else None
+    if name is not None and zone is None:
         context.notes.add(f"Unknown calendar time zone {_short(name)!r}; used {default_zone.key}.")
+    if zone is not None:
+        context.zone, context.zone_name = zone, zone.key
+    _warn_unknown_tzids(calendar, context)
+    if zone is None:
         return calendar
-    context.zone, context.zone_name = zone, zone.key
     try:
         # Google writes UTC times plus X-WR-TIMEZONE and means that zone's wall clock for series.
         converted: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
@@ -506,39 +534,48 @@ def _remote_event(
 def _expand_series(
     uid: str, components: list[icalendar.Event], recurring: bool, context: _Context
 ) -> list[RemoteEvent]:
-    """Expand one UID with recurring-ical-events, within a work budget and an instance cap."""
+    """Expand one UID with recurring-ical-events, within work budgets and an instance cap."""
+    units = min(EXPANSION_BUDGET, context.feed_budget)
+    budget = _ExpansionBudget(units, max(_emission_weight(c) for c in components))
+    try:
+        return _expand(uid, components, uid if recurring else None, budget, context)
+    except _ExpansionTooCostly:
+        whose = "its repeat rule is" if units == EXPANSION_BUDGET else "the feed's repeating events are"
+        context.notes.add(f"Skipped recurring event {_short(uid)!r}: {whose} too costly to compute.")
+    except Exception as exc:  # the expansion library raises many types on bad data
+        reason = _one_line(str(exc)) or type(exc).__name__
+        context.notes.add(f"Skipped recurring event {_short(uid)!r}: {reason}.")
+    finally:
+        context.feed_budget -= units - max(budget.remaining, 0)
+    return []
+
+
+def _expand(
+    uid: str,
+    components: list[icalendar.Event],
+    series_id: str | None,
+    budget: _ExpansionBudget,
+    context: _Context,
+) -> list[RemoteEvent]:
     shifts = _this_and_future_shifts(components, context)
-    budget = _ExpansionBudget(EXPANSION_BUDGET, max(_emission_weight(c) for c in components))
+    series = recurring_ical_events.Series([recurring_ical_events.EventAdapter(c) for c in components])
+    budget.attach(series)
     results: list[RemoteEvent] = []
     ids: set[str] = set()
-    series_id = uid if recurring else None
-    try:
-        series = recurring_ical_events.Series([recurring_ical_events.EventAdapter(c) for c in components])
-        budget.attach(series)
-        for span_start, span_end in _slices(context):
-            # Sorted first, converted lazily: the cap keeps the earliest instances, and cheaply.
-            for occurrence in sorted(series.between(span_start, span_end)):
-                event = _occurrence_event(occurrence, uid, series_id, shifts, context)
-                if event is None or event.external_id in ids:
-                    continue  # outside the window, or spanning two slices
-                ids.add(event.external_id)
-                results.append(event)
-                if len(results) >= context.max_instances:
-                    context.notes.add(
-                        f"Series {_short(uid)!r} has more than {context.max_instances} instances in the "
-                        f"sync window; only the first {context.max_instances} are used."
-                    )
-                    return results
-    except _ExpansionTooCostly:
-        context.notes.add(
-            f"Skipped recurring event {_short(uid)!r}: its repeat rule is too costly to compute."
-        )
-        return []
-    except Exception as exc:  # the expansion library raises many types on bad data
-        context.notes.add(
-            f"Skipped recurring event {_short(uid)!r}: {_one_line(str(exc)) or type(exc).__name__}."
-        )
-        return []
+    for span_start, span_end in _slices(context):
+        # Sorted first, converted lazily: the cap keeps the earliest instances, and cheaply.
+        for occurrence in sorted(series.between(span_start, span_end)):
+            event = _occurrence_event(occurrence, uid, series_id, shifts, context)
+            if event is None or event.external_id in ids:
+                continue  # outside the window, or spanning two slices
+            ids.add(event.external_id)
+            results.append(event)
+            if len(results) >= context.max_instances:
+                context.notes.add(
+                    f"Series {_short(uid)!r} has more than {context.max_instances} instances in the "
+                    f"sync window; only the first {context.max_instances} are used."
+                )
+                return results
     return results
 
 

@@ -17,25 +17,20 @@ def grant(session: Session, account_id: int, amount: int, *, kind: str, now: dat
     return _move(session, account_id, amount, kind=kind, now=now, note=note)
 
 
-def try_debit(session: Session, account_id: int, amount: int, *, reminder_id: int, now: datetime) -> bool:
-    """Take `amount` SMS from the balance if it covers them; False (and nothing changed) otherwise.
+def debit(session: Session, account: Account, amount: int, *, reminder_id: int, now: datetime) -> bool:
+    """Take `amount` SMS from a locked account's balance if it covers them; False (nothing changed) otherwise.
 
-    One conditional UPDATE, so two concurrent senders can never overdraw the account.
+    The caller holds the account row locked (``SELECT … FOR UPDATE``, or SQLite's write lock), so
+    the balance it read is current and two senders can never overdraw the account.
     """
-    balance = session.execute(
-        update(Account)
-        .where(Account.id == account_id, Account.credit_balance >= amount)
-        .values(credit_balance=Account.credit_balance - amount)
-        .returning(Account.credit_balance)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if balance is None:
+    if account.credit_balance < amount:
         return False
+    account.credit_balance -= amount
     session.add(
         CreditEntry(
-            account_id=account_id,
+            account_id=account.id,
             delta=-amount,
-            balance_after=balance,
+            balance_after=account.credit_balance,
             kind="send",
             reminder_id=reminder_id,
             created_at=now,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from reminders.models import Reminder, SendAttempt
+from reminders.models import Account, Appointment, CalendarConnection, Reminder, SendAttempt
 from reminders.reasons import ReminderState
 
 
@@ -40,18 +40,31 @@ def earliest_due(session: Session) -> datetime | None:
     return session.scalar(select(func.min(Reminder.due_at)).where(Reminder.state == ReminderState.SCHEDULED))
 
 
-def transition(
-    session: Session, reminder_id: int, *, expect: ReminderState, owner: str | None, **values: object
-) -> bool:
-    """Move a reminder out of `expect` (held by `owner`) with one conditional UPDATE.
+def lock_claimed(
+    session: Session, ids: Sequence[int], *, owner: str
+) -> list[tuple[Reminder, Appointment, CalendarConnection, Account]]:
+    """Lock the reminders `owner` still holds (queued) and their accounts, with all that gating needs."""
+    stmt = (
+        select(Reminder, Appointment, CalendarConnection, Account)
+        .join(Appointment, Reminder.appointment_id == Appointment.id)
+        .join(CalendarConnection, Appointment.calendar_id == CalendarConnection.id)
+        .join(Account, CalendarConnection.account_id == Account.id)
+        .where(Reminder.id.in_(ids), Reminder.state == ReminderState.QUEUED, Reminder.lease_owner == owner)
+        .order_by(Reminder.id)
+        .with_for_update(of=[Reminder, Account])
+    )
+    return [(r, a, c, acc) for r, a, c, acc in session.execute(stmt).all()]
 
-    Returns False when the row was no longer in that state, so two processes can never both act.
-    """
-    stmt = update(Reminder).where(Reminder.id == reminder_id, Reminder.state == expect)
-    if owner is not None:
-        stmt = stmt.where(Reminder.lease_owner == owner)
-    result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+def lock_sending(session: Session, ids: Sequence[int]) -> dict[int, Reminder]:
+    """Lock the reminders among `ids` that are still being sent, by id."""
+    stmt = (
+        select(Reminder)
+        .where(Reminder.id.in_(ids), Reminder.state == ReminderState.SENDING)
+        .order_by(Reminder.id)
+        .with_for_update()
+    )
+    return {r.id: r for r in session.scalars(stmt)}
 
 
 def expired_leases(session: Session, *, now: datetime, limit: int = 500) -> Sequence[Reminder]:
@@ -61,6 +74,7 @@ def expired_leases(session: Session, *, now: datetime, limit: int = 500) -> Sequ
         .where(Reminder.state.in_([ReminderState.QUEUED, ReminderState.SENDING]), Reminder.lease_until < now)
         .order_by(Reminder.lease_until)
         .limit(limit)
+        .with_for_update(skip_locked=True)
     )
     return session.scalars(stmt).all()
 

@@ -1,29 +1,36 @@
 """Send due reminders exactly once: claim, gate, debit, send, record.
 
-Each reminder walks `queued → sending → sent` through conditional UPDATEs. The gateway is
-called outside any transaction, after the send attempt row and the credit debit are
-committed, so a crash at any point leaves a row that lease recovery can settle without ever
-sending twice.
+A claimed batch walks `queued → sending → sent` in three steps:
+
+1. one transaction locks the claimed rows, runs the gates, debits the credit and writes a send
+   attempt (with an idempotency key) for every reminder that may go;
+2. the gateway is called for each, outside any transaction (in the caller's thread pool);
+3. one transaction records every outcome.
+
+A crash between any two steps leaves rows that lease recovery settles without ever sending twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.sms.base import OutcomeUnknown, OutgoingSms, SendError, SentSms, SmsGateway
+from connectors.sms.base import OutgoingSms, SendError, SentSms, SmsGateway
 from reminders.billing import credit
-from reminders.dispatch import repository
+from reminders.dispatch import recovery, repository
 from reminders.dispatch.gates import GateInput, first_failure
 from reminders.dispatch.render import RenderedMessage, render_reminder
+from reminders.dispatch.transitions import finish, requeue, settle_sent
 from reminders.models import Account, Appointment, CalendarConnection, MessageTemplate, Reminder, SendAttempt
-from reminders.reasons import FailReason, ReminderState, SkipReason
+from reminders.reasons import FailReason, ReminderState
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +57,31 @@ class DispatchPolicy:
     batch_size: int = 200
 
 
-class _LeaseLost(Exception):
-    """Another worker took the reminder over while this one was preparing it."""
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    reminder_id: int
+    attempt_id: int
+    account_id: int
+    starts_at: datetime
+    attempts: int
+    sms: OutgoingSms
 
 
 @dataclass(frozen=True, slots=True)
-class _Prepared:
-    attempt_id: int
-    account_id: int
+class _Pending:
+    reminder: Reminder
+    attempt: SendAttempt
     sms: OutgoingSms
+    account_id: int
+    starts_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    prepared: _Prepared
+    sent: SentSms | None = None
+    error: str = ""
+    permanent: bool = False
 
 
 class Dispatcher:
@@ -91,12 +114,33 @@ class Dispatcher:
             )
 
     def run_once(self, executor: Executor | None = None) -> dict[Outcome, int]:
-        """Claim one batch and process it (in `executor` when given); returns outcome counts."""
-        ids = self.claim()
-        results = list(executor.map(self.process, ids)) if executor else [self.process(i) for i in ids]
-        counts: dict[Outcome, int] = {}
-        for outcome in results:
-            counts[outcome] = counts.get(outcome, 0) + 1
+        """Claim one batch and process it (gateway calls in `executor` when given); returns outcome counts."""
+        return self.process_batch(self.claim(), executor)
+
+    def process(self, reminder_id: int) -> Outcome:
+        """Process one reminder this worker has claimed."""
+        (outcome,) = self.process_batch([reminder_id]).elements()
+        return outcome
+
+    def process_batch(self, ids: Sequence[int], executor: Executor | None = None) -> Counter[Outcome]:
+        """Gate, debit, send and record reminders this worker has claimed. Never raises for one bad row."""
+        counts: Counter[Outcome] = Counter()
+        if not ids:
+            return counts
+        try:
+            prepared = self._prepare(ids, counts)
+        except Exception:
+            # Nothing was written; the leases expire and recovery puts the rows back in the queue.
+            log.exception("dispatch.prepare.crashed batch=%s", len(ids))
+            counts[Outcome.FAILED] += len(ids)
+            return counts
+        results = list(executor.map(self._send, prepared)) if executor else [self._send(p) for p in prepared]
+        try:
+            self._record(results, counts)
+        except Exception:
+            # The attempts stay "sending"; recovery settles them from the gateway's own records.
+            log.exception("dispatch.record.crashed batch=%s", len(results))
+            counts[Outcome.FAILED] += len(results)
         return counts
 
     def earliest_due(self) -> datetime | None:
@@ -104,256 +148,160 @@ class Dispatcher:
         with self._factory.begin() as session:
             return repository.earliest_due(session)
 
-    def process(self, reminder_id: int) -> Outcome:
-        """Gate, debit, send and record one claimed reminder. Never raises."""
-        try:
-            prepared = self._prepare(reminder_id)
-            if not isinstance(prepared, _Prepared):
-                return prepared
-            try:
-                sent = self._gateway.send(prepared.sms)
-            except SendError as exc:
-                return self._record_failure(reminder_id, prepared, str(exc), permanent=exc.permanent)
-            except Exception as exc:  # an adapter bug or a network error the adapter did not sort
-                log.exception("sms.send.crashed reminder=%s", reminder_id)
-                return self._record_failure(
-                    reminder_id, prepared, f"{type(exc).__name__}: {exc}", permanent=False
-                )
-            return self._record_sent(reminder_id, prepared.attempt_id, sent)
-        except Exception:
-            # Whatever happened, the lease expires and recovery settles the row.
-            log.exception("dispatch.process.crashed reminder=%s", reminder_id)
-            return Outcome.FAILED
-
-    def _prepare(self, reminder_id: int) -> _Prepared | Outcome:
-        try:
-            return self._prepare_in_transaction(reminder_id)
-        except _LeaseLost:
-            return Outcome.LOST
-
-    def _prepare_in_transaction(self, reminder_id: int) -> _Prepared | Outcome:
-        now = self._clock()
-        with self._factory.begin() as session:
-            reminder = session.get(Reminder, reminder_id)
-            if (
-                reminder is None
-                or reminder.state != ReminderState.QUEUED
-                or reminder.lease_owner != self._owner
-            ):
-                return Outcome.LOST
-            appointment = session.get_one(Appointment, reminder.appointment_id)
-            connection = session.get_one(CalendarConnection, appointment.calendar_id)
-            account = session.get_one(Account, connection.account_id)
-            template = (
-                session.get(MessageTemplate, connection.template_id) if connection.template_id else None
-            )
-            message = render_reminder(appointment, account, connection, template.body if template else None)
-            failure = first_failure(_gate_input(now, connection, appointment, account, message))
-            if failure is not None:
-                return self._skip(session, reminder_id, failure.reason, message, now)
-            if not credit.try_debit(session, account.id, message.segments, reminder_id=reminder_id, now=now):
-                return self._skip(session, reminder_id, SkipReason.NO_CREDIT, message, now)
-            number = reminder.attempts + 1
-            sms = OutgoingSms(
-                to=appointment.recipient or "",
-                sender=connection.sender_name or account.sender_name,
-                body=message.body,
-                idempotency_key=f"reminder-{reminder_id}-{number}",
-                segments=message.segments,
-            )
-            attempt = SendAttempt(
-                reminder_id=reminder_id,
-                account_id=account.id,
-                number=number,
-                idempotency_key=sms.idempotency_key,
-                gateway=self._gateway.name,
-                recipient=sms.to,
-                sender=sms.sender,
-                body=sms.body,
-                encoding=message.encoding,
-                segments=message.segments,
-                started_at=now,
-            )
-            session.add(attempt)
-            moved = repository.transition(
-                session,
-                reminder_id,
-                expect=ReminderState.QUEUED,
-                owner=self._owner,
-                state=ReminderState.SENDING,
-                attempts=number,
-                body=message.body,
-                encoding=message.encoding,
-                segments=message.segments,
-                lease_until=now + self._policy.lease,
-                updated_at=now,
-            )
-            if not moved:
-                raise _LeaseLost  # undoes the debit and the attempt row with the transaction
-            session.flush()
-            return _Prepared(attempt_id=attempt.id, account_id=account.id, sms=sms)
-
-    def _skip(
-        self, session: Session, reminder_id: int, reason: SkipReason, message: RenderedMessage, now: datetime
-    ) -> Outcome:
-        moved = repository.transition(
-            session,
-            reminder_id,
-            expect=ReminderState.QUEUED,
-            owner=self._owner,
-            state=ReminderState.SKIPPED,
-            reason=reason,
-            body=message.body,
-            encoding=message.encoding,
-            segments=message.segments,
-            lease_owner=None,
-            lease_until=None,
-            updated_at=now,
-        )
-        log.info("reminder.skipped reminder=%s reason=%s", reminder_id, reason)
-        return Outcome.SKIPPED if moved else Outcome.LOST
-
-    def _record_sent(self, reminder_id: int, attempt_id: int, sent: SentSms) -> Outcome:
-        now = self._clock()
-        with self._factory.begin() as session:
-            settle_sent(session, reminder_id, attempt_id, sent, now=now)
-        return Outcome.SENT
-
-    def _record_failure(
-        self, reminder_id: int, prepared: _Prepared, error: str, *, permanent: bool
-    ) -> Outcome:
-        now = self._clock()
-        with self._factory.begin() as session:
-            attempt = session.get_one(SendAttempt, prepared.attempt_id)
-            attempt.outcome, attempt.error, attempt.finished_at = "failed", error[:2000], now
-            credit.refund(
-                session,
-                prepared.account_id,
-                prepared.sms.segments,
-                reminder_id=reminder_id,
-                now=now,
-                note="not sent",
-            )
-            reminder = session.get_one(Reminder, reminder_id)
-            appointment = session.get_one(Appointment, reminder.appointment_id)
-            retry_at = now + self._policy.retry_after * reminder.attempts
-            if (
-                not permanent
-                and reminder.attempts < self._policy.max_attempts
-                and retry_at < appointment.starts_at
-            ):
-                repository.transition(
-                    session,
-                    reminder_id,
-                    expect=ReminderState.SENDING,
-                    owner=None,
-                    state=ReminderState.SCHEDULED,
-                    due_at=retry_at,
-                    lease_owner=None,
-                    lease_until=None,
-                    updated_at=now,
-                )
-                log.warning("sms.send.retry reminder=%s error=%s", reminder_id, error)
-                return Outcome.RETRY
-            reason = FailReason.GATEWAY_REJECTED if permanent else FailReason.GATEWAY_UNAVAILABLE
-            repository.transition(
-                session,
-                reminder_id,
-                expect=ReminderState.SENDING,
-                owner=None,
-                state=ReminderState.FAILED,
-                reason=reason,
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-            )
-            log.warning("sms.send.failed reminder=%s error=%s", reminder_id, error)
-            return Outcome.FAILED
-
     def recover_leases(self) -> int:
         """Settle reminders whose worker died mid-way; returns how many were settled."""
-        now = self._clock()
-        settled = 0
         with self._factory.begin() as session:
-            for reminder in repository.expired_leases(session, now=now):
-                if reminder.state == ReminderState.QUEUED:
-                    # Nothing was sent and nothing debited yet: simply put it back in the queue.
-                    settled += repository.transition(
-                        session,
-                        reminder.id,
-                        expect=ReminderState.QUEUED,
-                        owner=reminder.lease_owner,
-                        state=ReminderState.SCHEDULED,
-                        lease_owner=None,
-                        lease_until=None,
-                        updated_at=now,
+            return recovery.recover_expired(session, self._gateway, now=self._clock())
+
+    def _prepare(self, ids: Sequence[int], counts: Counter[Outcome]) -> list[_Prepared]:
+        now = self._clock()
+        prepared: list[_Pending] = []
+        with self._factory.begin() as session:
+            rows = repository.lock_claimed(session, ids, owner=self._owner)
+            if lost := len(ids) - len(rows):
+                counts[Outcome.LOST] += lost
+            templates = _templates(session, {c.template_id for _, _, c, _ in rows if c.template_id})
+            with session.no_autoflush:  # one flush for the whole batch, not one per statement
+                for reminder, appointment, connection, account in rows:
+                    item = self._prepare_one(
+                        session, reminder, appointment, connection, account, templates, now
                     )
-                else:
-                    settled += self._settle_sending(session, reminder, now)
-        return settled
+                    if isinstance(item, Outcome):
+                        counts[item] += 1
+                    else:
+                        prepared.append(item)
+            session.flush()
+            return [
+                _Prepared(p.reminder.id, p.attempt.id, p.account_id, p.starts_at, p.reminder.attempts, p.sms)
+                for p in prepared
+            ]
 
-    def _settle_sending(self, session: Session, reminder: Reminder, now: datetime) -> bool:
-        attempt = repository.latest_attempt(session, reminder.id)
-        if attempt is None:
-            return repository.transition(
-                session,
-                reminder.id,
-                expect=ReminderState.SENDING,
-                owner=None,
-                state=ReminderState.SCHEDULED,
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
-            )
+    def _prepare_one(
+        self,
+        session: Session,
+        reminder: Reminder,
+        appointment: Appointment,
+        connection: CalendarConnection,
+        account: Account,
+        templates: dict[int | None, str],
+        now: datetime,
+    ) -> _Pending | Outcome:
         try:
-            found = self._gateway.lookup(attempt.idempotency_key)
-        except OutcomeUnknown as exc:
-            # Re-sending could text the client twice; say so instead of guessing.
-            attempt.outcome, attempt.error, attempt.finished_at = "unknown", str(exc), now
-            return repository.transition(
-                session,
-                reminder.id,
-                expect=ReminderState.SENDING,
-                owner=None,
-                state=ReminderState.FAILED,
-                reason=FailReason.OUTCOME_UNKNOWN,
-                lease_owner=None,
-                lease_until=None,
-                updated_at=now,
+            message = render_reminder(appointment, account, connection, templates.get(connection.template_id))
+        except Exception as exc:  # a template that slipped past validation must not block the rest
+            log.warning("reminder.render_failed reminder=%s error=%s", reminder.id, exc)
+            finish(reminder, ReminderState.FAILED, FailReason.RENDER_FAILED, now)
+            return Outcome.FAILED
+        _store_message(reminder, message)
+        failure = first_failure(_gate_input(now, connection, appointment, account.credit_balance, message))
+        if failure is None and not credit.debit(
+            session, account, message.segments, reminder_id=reminder.id, now=now
+        ):
+            failure = first_failure(
+                _gate_input(now, connection, appointment, account.credit_balance, message)
             )
-        if found is not None:
-            settle_sent(session, reminder.id, attempt.id, found, now=now)
-            return True
-        attempt.outcome, attempt.error, attempt.finished_at = "failed", "the gateway never received it", now
-        credit.refund(
-            session, attempt.account_id, attempt.segments, reminder_id=reminder.id, now=now, note="not sent"
+        if failure is not None:
+            finish(reminder, ReminderState.SKIPPED, failure.reason, now)
+            log.info("reminder.skipped reminder=%s reason=%s", reminder.id, failure.reason)
+            return Outcome.SKIPPED
+        reminder.attempts += 1
+        reminder.state = ReminderState.SENDING
+        reminder.lease_until = now + self._policy.lease
+        reminder.updated_at = now
+        sms = OutgoingSms(
+            to=appointment.recipient or "",
+            sender=connection.sender_name or account.sender_name,
+            body=message.body,
+            idempotency_key=f"reminder-{reminder.id}-{reminder.attempts}",
+            segments=message.segments,
         )
-        return repository.transition(
-            session,
-            reminder.id,
-            expect=ReminderState.SENDING,
-            owner=None,
-            state=ReminderState.SCHEDULED,
-            lease_owner=None,
-            lease_until=None,
-            updated_at=now,
-        )
+        attempt = _attempt_row(reminder, account.id, sms, message, self._gateway.name, now)
+        session.add(attempt)
+        return _Pending(reminder, attempt, sms, account.id, appointment.starts_at)
+
+    def _send(self, prepared: _Prepared) -> _Result:
+        try:
+            return _Result(prepared, sent=self._gateway.send(prepared.sms))
+        except SendError as exc:
+            return _Result(prepared, error=str(exc), permanent=exc.permanent)
+        except Exception as exc:  # an adapter bug or a network error the adapter did not sort
+            log.exception("sms.send.crashed reminder=%s", prepared.reminder_id)
+            return _Result(prepared, error=f"{type(exc).__name__}: {exc}")
+
+    def _record(self, results: Sequence[_Result], counts: Counter[Outcome]) -> None:
+        if not results:
+            return
+        now = self._clock()
+        with self._factory.begin() as session:
+            reminders = repository.lock_sending(session, [r.prepared.reminder_id for r in results])
+            attempts = {a.id: a for a in session.scalars(select(SendAttempt).where(SendAttempt.id.in_(
+                [r.prepared.attempt_id for r in results])))}  # fmt: skip
+            for result in results:
+                reminder = reminders.get(result.prepared.reminder_id)
+                attempt = attempts[result.prepared.attempt_id]
+                if reminder is None:  # recovery settled it meanwhile (the lease ran out mid-send)
+                    counts[Outcome.LOST] += 1
+                elif result.sent is not None:
+                    settle_sent(reminder, attempt, result.sent, now=now)
+                    counts[Outcome.SENT] += 1
+                else:
+                    counts[self._record_failure(session, reminder, attempt, result, now)] += 1
+
+    def _record_failure(
+        self, session: Session, reminder: Reminder, attempt: SendAttempt, result: _Result, now: datetime
+    ) -> Outcome:
+        prepared = result.prepared
+        attempt.outcome, attempt.error, attempt.finished_at = "failed", result.error[:2000], now
+        credit.refund(session, prepared.account_id, prepared.sms.segments, reminder_id=reminder.id, now=now,
+                      note="not sent")  # fmt: skip
+        retry_at = now + self._policy.retry_after * prepared.attempts
+        if (
+            not result.permanent
+            and prepared.attempts < self._policy.max_attempts
+            and retry_at < prepared.starts_at
+        ):
+            requeue(reminder, now, due_at=retry_at)
+            log.warning("sms.send.retry reminder=%s error=%s", reminder.id, result.error)
+            return Outcome.RETRY
+        reason = FailReason.GATEWAY_REJECTED if result.permanent else FailReason.GATEWAY_UNAVAILABLE
+        finish(reminder, ReminderState.FAILED, reason, now)
+        log.warning("sms.send.failed reminder=%s error=%s", reminder.id, result.error)
+        return Outcome.FAILED
 
 
-def settle_sent(session: Session, reminder_id: int, attempt_id: int, sent: SentSms, *, now: datetime) -> None:
-    """Record that the gateway accepted the message."""
-    attempt = session.get_one(SendAttempt, attempt_id)
-    attempt.outcome, attempt.provider_message_id, attempt.finished_at = "sent", sent.provider_message_id, now
-    repository.transition(
-        session,
-        reminder_id,
-        expect=ReminderState.SENDING,
-        owner=None,
-        state=ReminderState.SENT,
-        sent_at=now,
-        lease_owner=None,
-        lease_until=None,
-        updated_at=now,
+def _store_message(reminder: Reminder, message: RenderedMessage) -> None:
+    reminder.body, reminder.encoding, reminder.segments = message.body, message.encoding, message.segments
+
+
+def _templates(session: Session, ids: set[int | None]) -> dict[int | None, str]:
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(MessageTemplate.id, MessageTemplate.body).where(MessageTemplate.id.in_(ids))
+    )
+    return {template_id: body for template_id, body in rows}
+
+
+def _attempt_row(
+    reminder: Reminder,
+    account_id: int,
+    sms: OutgoingSms,
+    message: RenderedMessage,
+    gateway: str,
+    now: datetime,
+) -> SendAttempt:
+    return SendAttempt(
+        reminder_id=reminder.id,
+        account_id=account_id,
+        number=reminder.attempts,
+        idempotency_key=sms.idempotency_key,
+        gateway=gateway,
+        recipient=sms.to,
+        sender=sms.sender,
+        body=sms.body,
+        encoding=message.encoding,
+        segments=message.segments,
+        started_at=now,
     )
 
 
@@ -361,7 +309,7 @@ def _gate_input(
     now: datetime,
     connection: CalendarConnection,
     appointment: Appointment,
-    account: Account,
+    balance: int,
     message: RenderedMessage,
 ) -> GateInput:
     return GateInput(
@@ -372,6 +320,6 @@ def _gate_input(
         starts_at=appointment.starts_at,
         recipient=appointment.recipient,
         recipient_reason=appointment.recipient_reason,
-        credit_balance=account.credit_balance,
+        credit_balance=balance,
         segments=message.segments,
     )

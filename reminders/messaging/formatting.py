@@ -19,6 +19,7 @@ except French "août", whose ``û`` the SMS normalisation turns into the 1990-re
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Final
 
 import pendulum
@@ -47,7 +48,13 @@ def _local(dt: datetime, tz: str) -> pendulum.DateTime:
     # A naive datetime would silently be read as UTC by pendulum; refuse it instead.
     if dt.tzinfo is None or dt.utcoffset() is None:
         raise ValueError("an aware datetime is required (stored times are UTC)")
-    return pendulum.instance(dt).in_tz(tz)
+    return pendulum.instance(dt).in_tz(_zone(tz))
+
+
+@lru_cache(maxsize=256)
+def _zone(name: str) -> pendulum.Timezone:
+    # Building a zone reads the tz database; a dispatch batch formats thousands of times.
+    return pendulum.timezone(name)
 
 
 def format_date(dt: datetime, tz: str, lang: str) -> str:

@@ -309,10 +309,19 @@ def test_local_file_that_is_not_a_calendar(tmp_path: Path) -> None:
         fetch(IcsCalendarSource(str(path)))
 
 
-def test_garbage_cursor_means_a_full_fetch(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not json",
+        "[1, 2]",
+        '{"sha256": 1}',
+        '{"v": 1, "sha256": "x", "window_end_day": "2026-04-09", "timezone": "Europe/Zurich", "size": "9"}',
+    ],
+)
+def test_unreadable_cursor_means_a_full_fetch(tmp_path: Path, cursor: str) -> None:
     path = tmp_path / "feed.ics"
     path.write_bytes(calendar(DAILY))
     changes = IcsCalendarSource(str(path)).fetch_changes(
-        "not json", window_start=WINDOW_START, window_end=WINDOW_END
+        cursor, window_start=WINDOW_START, window_end=WINDOW_END
     )
     assert changes.complete

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from connectors.calendars import ics_parse
 from connectors.calendars.base import CalendarFeedInvalid, RemoteEvent
 from connectors.calendars.ics import parse_ics
-from connectors.calendars.ics_parse import GUARD_INSTALLED
 
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "ics-icalendar"
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -254,6 +254,13 @@ def test_windows_zone_names_and_unknown_zones() -> None:
     assert (events["outlook"].start, events["outlook"].timezone) == (utc(2026, 3, 10, 8), "Europe/Berlin")
     assert (events["mystery"].start, events["mystery"].timezone) == (utc(2026, 3, 10, 8), "Europe/Zurich")
     assert any("Mars/Olympus" in w for w in warnings)
+    _, warnings = parse(
+        feed(
+            "BEGIN:VEVENT\nUID:m\nDTSTART;TZID=Mars/Olympus:20260310T090000\nEND:VEVENT",
+            header="X-WR-TIMEZONE:UTC\n",
+        )
+    )
+    assert "Unknown time zone 'Mars/Olympus'; its times were read as UTC." in warnings
 
 
 def test_utc_times_report_no_zone() -> None:
@@ -350,7 +357,17 @@ def test_pathological_rules_are_skipped_with_a_warning(rule: str) -> None:
 def test_long_history_hourly_series_is_bounded() -> None:
     _, warnings = parse(feed("BEGIN:VEVENT\nUID:h\nDTSTART:19900101T000000Z\nRRULE:FREQ=HOURLY\nEND:VEVENT"))
     assert any("too costly" in w for w in warnings)
-    assert GUARD_INSTALLED
+    assert ics_parse.GUARD_INSTALLED
+
+
+def test_all_series_of_a_feed_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ics_parse, "FEED_EXPANSION_BUDGET", 3_000_000)
+    never = (
+        "BEGIN:VEVENT\nUID:{}\nDTSTART:20260302T090000Z\nRRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30\nEND:VEVENT"
+    )
+    _, warnings = parse(feed(*(never.format(f"never-{i}") for i in range(3))))
+    assert any("'never-0': its repeat rule is too costly" in w for w in warnings)
+    assert any("'never-2': the feed's repeating events are too costly" in w for w in warnings)
 
 
 def test_instances_are_capped_per_series_keeping_the_earliest() -> None:
@@ -367,6 +384,12 @@ def test_too_many_events_is_an_invalid_feed() -> None:
     one = "BEGIN:VEVENT\nUID:{}\nDTSTART:20260310T090000Z\nEND:VEVENT"
     with pytest.raises(CalendarFeedInvalid, match="more than 2 events"):
         parse(feed(*(one.format(i) for i in range(3))), max_events=2)
+
+
+def test_series_multiplying_past_max_events_is_an_invalid_feed() -> None:
+    daily = "BEGIN:VEVENT\nUID:{}\nDTSTART:20260301T090000Z\nRRULE:FREQ=DAILY\nEND:VEVENT"
+    with pytest.raises(CalendarFeedInvalid, match="more than 100 events in the sync window"):
+        parse(feed(*(daily.format(i) for i in range(3))), max_events=100)
 
 
 def test_hostile_timezone_definition_is_ignored() -> None:

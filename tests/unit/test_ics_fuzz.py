@@ -1,0 +1,205 @@
+"""Fuzzing parse_ics: whatever the bytes, it returns events or raises CalendarFeedInvalid, quickly."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from connectors.calendars.base import CalendarFeedInvalid
+from connectors.calendars.ics import parse_ics
+
+WINDOW_START = datetime(2026, 3, 1, tzinfo=UTC)
+WINDOW_END = datetime(2026, 4, 30, tzinfo=UTC)  # 60 days: a FREQ=SECONDLY rule here is 5 M instances
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    database=None,  # keep .hypothesis/ out of the work tree
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+SERIES = """BEGIN:VCALENDAR
+VERSION:2.0
+PRODID:-//Fuzz//EN
+X-WR-TIMEZONE:Europe/Zurich
+BEGIN:VTIMEZONE
+TZID:Clinic Time
+BEGIN:STANDARD
+DTSTART:16011028T030000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010325T020000
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+END:DAYLIGHT
+END:VTIMEZONE
+BEGIN:VEVENT
+UID:series@fuzz
+DTSTART;TZID=Clinic Time:20260302T090000
+DTEND;TZID=Clinic Time:20260302T093000
+RRULE:FREQ=WEEKLY;COUNT=10
+EXDATE;TZID=Clinic Time:20260309T090000
+SUMMARY:Physio +41 79 123 45 67
+LOCATION:Room 1
+DESCRIPTION:Bring the referral
+END:VEVENT
+BEGIN:VEVENT
+UID:series@fuzz
+RECURRENCE-ID;TZID=Clinic Time:20260316T090000
+DTSTART;TZID=Clinic Time:20260317T140000
+DTEND;TZID=Clinic Time:20260317T143000
+SUMMARY:Physio moved
+END:VEVENT
+BEGIN:VEVENT
+UID:allday@fuzz
+DTSTART;VALUE=DATE:20260320
+DTEND;VALUE=DATE:20260321
+SUMMARY:Closed
+END:VEVENT
+BEGIN:VEVENT
+UID:google@fuzz
+DTSTART:20260325T130000Z
+DURATION:PT1H
+RRULE:FREQ=DAILY;UNTIL=20260405T000000Z
+STATUS:CONFIRMED
+X-ALT-DESC;FMTTYPE=text/html:<p>Hi</p>
+END:VEVENT
+END:VCALENDAR
+"""
+LINES = SERIES.strip().split("\n")
+
+ABSURD_VALUES = [
+    "FREQ=SECONDLY;COUNT=999999999",
+    "FREQ=MINUTELY;INTERVAL=1",
+    "FREQ=DAILY;INTERVAL=0",
+    "FREQ=WEEKLY;BYSETPOS=-999;BYDAY=MO",
+    "FREQ=MONTHLY;BYMONTHDAY=31;BYMONTH=2",
+    "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+    "FREQ=DAILY;INTERVAL=7;BYDAY=TU",
+    "FREQ=YEARLY;BYWEEKNO=53;BYMONTH=1;BYYEARDAY=1",
+    "FREQ=HOURLY;BYHOUR=25",
+    "FREQ=DAILY;UNTIL=00010101",
+    "FREQ=DAILY;COUNT=-1",
+    "FREQ=DAILY;BYDAY=99MO",
+    "FREQ=YEARLY;INTERVAL=99999999999999999999",
+    "FREQ=SECONDLY",
+    "00010101T000000",
+    "99991231T235959Z",
+    "99991231",
+    "20261301T000000",
+    "20260230",
+    "P999999999999W",
+    "-PT1H",
+    "PT0S",
+    "",
+    ";;;",
+    "\\",
+    "x" * 200_000,
+    "<div>" * 5_000 + "+41 79 123 45 67" + "</div>" * 5_000,
+    "\x00\x01\x02",
+]
+ABSURD_LINES = [
+    "RRULE:FREQ=SECONDLY;COUNT=999999999",
+    "RRULE:FREQ=MINUTELY",
+    "RRULE:FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+    "RRULE:FREQ=YEARLY;BYSETPOS=366;BYMONTHDAY=1",
+    "RRULE:FREQ=SECONDLY",  # inside a VTIMEZONE this used to hang every UTC conversion
+    "DTSTART:00010101T000000",
+    "DTSTART;TZID=Asia/Tokyo:00010101T000000",
+    "DTSTART:99991231T235959Z",
+    "DTSTART;TZID=Nowhere/Special:20260310T090000",
+    "DTEND;VALUE=DATE:20260301",
+    "DURATION:P999999999999W",
+    "EXDATE:garbage",
+    "RDATE;VALUE=PERIOD:20260310T090000Z/20260309T090000Z",
+    "RECURRENCE-ID:20260316T080000Z",
+    "RECURRENCE-ID;RANGE=THISANDFUTURE:20260323T080000Z",
+    "STATUS:CANCELLED",
+    "UID:",
+    "BEGIN:VEVENT",
+    "END:VEVENT",
+    "END:VCALENDAR",
+    "BEGIN:VCALENDAR",
+    "SUMMARY:" + "y" * 150_000,
+    "DESCRIPTION:" + "<b>" * 10_000,
+    "X-WR-TIMEZONE:Mars/Olympus",
+    "X-WR-TIMEZONE:W. Europe Standard Time",
+    "TZOFFSETTO:+9999",
+]
+
+
+@st.composite
+def mutated_feed(draw: st.DrawFn) -> bytes:
+    lines = list(LINES)
+    for _ in range(draw(st.integers(1, 6))):
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "value", "insert", "random"]))
+        i = draw(st.integers(0, len(lines) - 1)) if lines else 0
+        if op == "delete" and lines:
+            del lines[i]
+        elif op == "duplicate" and lines:
+            lines.insert(i, lines[i])
+        elif op == "swap" and lines:
+            j = draw(st.integers(0, len(lines) - 1))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == "value" and lines:
+            name = lines[i].split(":", 1)[0]
+            lines[i] = f"{name}:{draw(st.sampled_from(ABSURD_VALUES))}"
+        elif op == "insert":
+            lines.insert(i, draw(st.sampled_from(ABSURD_LINES)))
+        else:
+            lines.insert(i, draw(st.text(max_size=60)))
+    raw = "\r\n".join(lines).encode("utf-8", "surrogatepass")
+    if draw(st.booleans()):
+        cut = draw(st.integers(0, len(raw)))
+        raw = raw[:cut] + draw(st.sampled_from([b"", b"\xff\xfe", b"\xc3", b"\xed\xa0\x80", b"\r", b"\r\n "]))
+        raw += raw[cut:] if draw(st.booleans()) else b""
+    return raw
+
+
+def check(data: bytes) -> None:
+    """parse_ics returns sane events or raises CalendarFeedInvalid; anything else fails the test."""
+    try:
+        events, warnings = parse_ics(
+            data, window_start=WINDOW_START, window_end=WINDOW_END, default_timezone="Europe/Zurich"
+        )
+    except CalendarFeedInvalid as exc:  # the only exception allowed, and it must say something
+        events, warnings = [], [str(exc)]
+    assert all(w.strip() for w in warnings)
+    assert len({e.external_id for e in events}) == len(events)
+    assert len(warnings) <= 51
+    for event in events:
+        assert event.start.utcoffset() is not None
+        assert event.start <= event.end
+        assert event.start < WINDOW_END
+        assert max(len(event.title), len(event.location), len(event.description)) <= 100_000
+
+
+@FUZZ
+@given(st.binary(max_size=4_000))
+def test_arbitrary_bytes(data: bytes) -> None:
+    check(data)
+
+
+@FUZZ
+@given(st.text(max_size=2_000))
+def test_arbitrary_text_behind_a_calendar_header(text: str) -> None:
+    check(f"BEGIN:VCALENDAR\r\n{text}\r\nEND:VCALENDAR\r\n".encode("utf-8", "surrogatepass"))
+
+
+@FUZZ
+@given(mutated_feed())
+def test_mutated_valid_feed(data: bytes) -> None:
+    check(data)
+
+
+def test_unmutated_feed_parses() -> None:
+    events, warnings = parse_ics(
+        "\r\n".join(LINES).encode(), window_start=WINDOW_START, window_end=WINDOW_END, default_timezone="UTC"
+    )
+    assert warnings == []
+    assert {e.series_id or e.external_id for e in events} == {"series@fuzz", "allday@fuzz", "google@fuzz"}
