@@ -37,8 +37,9 @@ def sync_one(services: Services, connection_id: int) -> SyncReport:
         try:
             source = services.calendar_source(connection, account)
         except UnsupportedProvider as exc:
-            source = None
-            problem = str(exc)
+            source, problem = None, str(exc)
+        except ValueError as exc:  # e.g. a calendar or account time zone this machine does not know
+            source, problem = None, f"The calendar's settings are not usable: {exc}"
     if source is None:
         return record_sync_failure(services.factory, connection_id, problem, now=now, interval=interval)
     report = sync_connection(
