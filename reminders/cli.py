@@ -89,7 +89,7 @@ def serve(
     from reminders.bootstrap import build_services
     from reminders.web.app import create_app
     from scheduler.clock import ReminderClock
-    from scheduler.worker import single_worker_lock
+    from scheduler.worker import WorkerAlreadyRunning, single_worker_lock
 
     _logging()
     settings = get_settings()
@@ -103,6 +103,9 @@ def serve(
                 uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
             finally:
                 clock.shutdown()
+    except WorkerAlreadyRunning as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     finally:
         services.close()
 
@@ -111,12 +114,15 @@ def serve(
 def worker() -> None:
     """Run the scheduler only (syncs and sends); start several against PostgreSQL to scale out."""
     from reminders.bootstrap import build_services
-    from scheduler.worker import run_worker
+    from scheduler.worker import WorkerAlreadyRunning, run_worker
 
     _logging()
     services = build_services(get_settings())
     try:
         run_worker(services)
+    except WorkerAlreadyRunning as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     finally:
         services.close()
 

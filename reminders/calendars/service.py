@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from reminders.bootstrap import Services, UnsupportedProvider
 from reminders.calendars.sync import SyncReport, record_sync_failure, sync_connection
@@ -13,18 +13,34 @@ from reminders.models import Account, CalendarConnection
 
 log = logging.getLogger(__name__)
 
+# How long a claimed sync may take before another worker may try the calendar again.
+SYNC_LEASE = timedelta(minutes=10)
 
-def due_connection_ids(services: Services, *, limit: int = 50) -> list[int]:
-    """Connections whose next sync time has come (or that never synced)."""
+
+def claim_due_connections(services: Services, *, limit: int = 50) -> list[int]:
+    """Claim the connections whose next sync time has come (or that never synced).
+
+    One statement, like the reminder claim: with several workers on PostgreSQL each due calendar
+    is synced by exactly one of them. The claim pushes `next_sync_at` one lease ahead, so a
+    worker that dies mid-sync only delays that calendar; a finished sync sets the real next time.
+    """
     now = services.clock()
+    due = (
+        select(CalendarConnection.id)
+        .where(or_(CalendarConnection.next_sync_at.is_(None), CalendarConnection.next_sync_at <= now))
+        .order_by(CalendarConnection.next_sync_at.nulls_first(), CalendarConnection.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claim = (
+        update(CalendarConnection)
+        .where(CalendarConnection.id.in_(due.scalar_subquery()))
+        .values(next_sync_at=now + SYNC_LEASE)
+        .returning(CalendarConnection.id)
+        .execution_options(synchronize_session=False)
+    )
     with services.factory.begin() as session:
-        stmt = (
-            select(CalendarConnection.id)
-            .where(or_(CalendarConnection.next_sync_at.is_(None), CalendarConnection.next_sync_at <= now))
-            .order_by(CalendarConnection.next_sync_at.nulls_first())
-            .limit(limit)
-        )
-        return list(session.scalars(stmt))
+        return sorted(session.scalars(claim))
 
 
 def sync_one(services: Services, connection_id: int) -> SyncReport:
@@ -59,4 +75,4 @@ def sync_one(services: Services, connection_id: int) -> SyncReport:
 
 def sync_due(services: Services) -> list[SyncReport]:
     """Sync every connection that is due now."""
-    return [sync_one(services, connection_id) for connection_id in due_connection_ids(services)]
+    return [sync_one(services, connection_id) for connection_id in claim_due_connections(services)]

@@ -124,3 +124,10 @@ def test_serve_shows_the_demo_and_sends_what_falls_due(served: str, env: dict[st
     outbox = page.text.split("<h2>Outbox</h2>")[1]
     assert "Demo Salon" in outbox
     assert "state-sent" in outbox
+
+
+def test_a_second_worker_on_the_same_sqlite_file_is_refused(served: str, env: dict[str, str]) -> None:
+    second = run(["worker"], env)
+
+    assert second.returncode == 1
+    assert "exactly one" in second.stdout

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
+from threading import Barrier
 
 from sqlalchemy import select
 
 from reminders.bootstrap import Services
-from reminders.calendars.service import sync_due, sync_one
+from reminders.calendars.service import claim_due_connections, sync_due, sync_one
 from reminders.demo import demo_feed
 from reminders.models import Appointment, CalendarConnection, Reminder
 from reminders.reasons import ReminderState
@@ -107,12 +109,37 @@ def test_an_unknown_provider_is_reported_on_the_connection(services: Services) -
     assert report.error == "Calendars of type 'exchange2003' are not supported yet."
 
 
-def test_a_calendar_with_an_unknown_time_zone_is_reported_not_raised(services: Services, tmp_path: Path) -> None:
+def test_a_calendar_with_an_unknown_time_zone_is_reported_not_raised(
+    services: Services, tmp_path: Path
+) -> None:
     with services.factory.begin() as session:
         account = make_account(session)
-        calendar_id = make_calendar(session, account, external_id=str(tmp_path / "x.ics"), timezone="Mars/Olympus").id
+        calendar_id = make_calendar(
+            session, account, external_id=str(tmp_path / "x.ics"), timezone="Mars/Olympus"
+        ).id
 
     report = sync_one(services, calendar_id)
 
     assert report.error is not None
     assert report.error.startswith("The calendar's settings are not usable")
+
+
+def test_concurrent_workers_never_claim_the_same_calendar(services: Services, clock: FakeClock) -> None:
+    with services.factory.begin() as session:
+        account = make_account(session)
+        for i in range(30):
+            make_calendar(session, account, external_id=f"https://example.org/{i}.ics", rules=())
+    barrier = Barrier(3)
+
+    def claim(_: int) -> list[int]:
+        barrier.wait()
+        return claim_due_connections(services, limit=7)
+
+    with ThreadPoolExecutor(3) as pool:
+        claimed = [i for ids in pool.map(claim, range(3)) for i in ids]
+
+    assert len(claimed) == len(set(claimed)) == 21
+    assert claim_due_connections(services, limit=100) != []  # the other 9 are still due
+    assert claim_due_connections(services, limit=100) == []  # and now everything is claimed
+    clock.advance(timedelta(minutes=11))
+    assert len(claim_due_connections(services, limit=100)) == 30  # a dead worker's claims come back
