@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 
 from reminders.billing import credit
 from reminders.bootstrap import Services
+from reminders.calendars.configure import add_rule, save_template
 from reminders.calendars.service import sync_one
 from reminders.calendars.sync import SyncReport
 from reminders.messaging.templates import DEFAULT_TEMPLATES
-from reminders.models import Account, CalendarConnection, MessageTemplate, ReminderRuleRow
+from reminders.models import Account, CalendarConnection
 from reminders.planning import QuietHours
 
 ZONE = "Europe/Zurich"
@@ -149,18 +150,25 @@ def load_demo(services: Services, *, now: datetime | None = None) -> DemoSummary
             account.quiet_start = account.quiet_end = time(0, 0)
         session.add(account)
         session.flush()
-        template = MessageTemplate(account_id=account.id, name="Standard (Deutsch)", language="de",
-                                   body=DEFAULT_TEMPLATES["de"])  # fmt: skip
-        session.add(template)
-        session.flush()
-        connection = CalendarConnection(account_id=account.id, provider="ics", external_id=str(feed),
-                                        name="Termine Salon", template_id=template.id)  # fmt: skip
+        template = save_template(
+            session,
+            account.id,
+            name="Standard (Deutsch)",
+            language="de",
+            body=DEFAULT_TEMPLATES["de"],
+            now=now,
+        )
+        connection = CalendarConnection(
+            account_id=account.id,
+            provider="ics",
+            external_id=str(feed),
+            name="Termine Salon",
+            template_id=template.id,
+        )
         session.add(connection)
         session.flush()
-        session.add_all([
-            ReminderRuleRow(calendar_id=connection.id, kind="before", amount=24, unit="hours"),
-            ReminderRuleRow(calendar_id=connection.id, kind="before", amount=2, unit="hours"),
-        ])  # fmt: skip
+        for rule in ("24h", "2h"):
+            add_rule(session, connection.id, rule)
         credit.grant(session, account.id, 10, kind="grant", now=now, note="demo credit")
         account_id, calendar_id = account.id, connection.id
     report = sync_one(services, calendar_id)
