@@ -4,75 +4,63 @@
 recurring-ical-events and returns the instances plus human-readable warnings. A feed that cannot be
 read at all raises `CalendarFeedInvalid`; a single malformed event is skipped with a warning.
 
-Untrusted feeds can make the libraries underneath loop for a very long time, so this module bounds
-that work itself (see `_ExpansionBudget` and `_sanitize_timezones`).
+Untrusted feeds can make the libraries underneath loop for a very long time; the guards against that
+live in `ics_recurrence` (repeat rules and the expansion work budget) and `ics_zones` (time zones).
 """
 
 from __future__ import annotations
 
 import codecs
 import hashlib
-import math
 import re
-import threading
 import warnings
 import zoneinfo
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
 from typing import Any
 
 import icalendar
 import recurring_ical_events
 import x_wr_timezone  # type: ignore[import-untyped]
-from dateutil import rrule as dateutil_rrule  # type: ignore[import-untyped]
-from icalendar.timezone import tzp
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from connectors.calendars.base import CalendarFeedInvalid, RemoteEvent
+from connectors.calendars.ics_recurrence import (
+    EXPANSION_BUDGET,
+    FEED_EXPANSION_BUDGET,
+    GUARD_INSTALLED,
+    ExpansionTooCostly,
+    FeedBudget,
+    SeriesBudget,
+    rule_problem,
+)
+from connectors.calendars.ics_zones import (
+    PARSE_LOCK,
+    fresh_zone_cache,
+    lookup_zone,
+    sanitize_timezones,
+    zone_label,
+)
+
+# Re-exported: ics.py imports lookup_zone from here, and tests read or patch the budget names here.
+__all__ = [
+    "EXPANSION_BUDGET",
+    "FEED_EXPANSION_BUDGET",
+    "GUARD_INSTALLED",
+    "describe_non_icalendar",
+    "lookup_zone",
+    "parse_ics",
+]
 
 MAX_TEXT_CHARS = 100_000
 MAX_WARNINGS = 50
 MAX_UID_CHARS = 255
-MAX_OCCURRENCES_PER_DAY = 24
-MAX_TIMEZONES = 100
-# Work units one series may spend in dateutil (see _ExpansionBudget); 1 unit is about 0.1 µs.
-EXPANSION_BUDGET = 2_000_000
-# ... and all series of one feed together: thousands of hostile series must not take hours.
-FEED_EXPANSION_BUDGET = 100_000_000
 # Library spans are compared in local wall time for floating/all-day series; widen and filter later.
 _SPAN_MARGIN = timedelta(days=2)
 # Expansion proceeds in slices so that a huge window stops early once a series hits its cap.
 _SLICE = timedelta(days=366)
 
-_FREQUENCIES = ("YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY")
-_TOO_FREQUENT = ("MINUTELY", "SECONDLY")
-# name: (lowest, highest, negative values allowed)
-_BY_RANGES = {
-    "BYSECOND": (0, 60, False),
-    "BYMINUTE": (0, 59, False),
-    "BYHOUR": (0, 23, False),
-    "BYMONTHDAY": (1, 31, True),
-    "BYYEARDAY": (1, 366, True),
-    "BYWEEKNO": (1, 53, True),
-    "BYMONTH": (1, 12, False),
-    "BYSETPOS": (1, 366, True),
-}
-_RULE_PARTS = frozenset({"FREQ", "UNTIL", "COUNT", "INTERVAL", "WKST", "BYDAY", *_BY_RANGES})
-_WEEKDAY = re.compile(r"^([+-]?)(\d{0,2})(MO|TU|WE|TH|FR|SA|SU)$")
 _BEGIN_CALENDAR = re.compile(r"^BEGIN:VCALENDAR[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
-# The same folding and line rules as icalendar's parser, so both see the same lines.
-_UNFOLD = re.compile(r"(?:(?<!\n)\r\n|(?<![\r\n])\n)(?:\r?\n)*[ \t]")
-_NEWLINE = re.compile(r"\r?\n")
-_TIMEZONE_RULE_PARTS = _RULE_PARTS - {"BYSETPOS", "BYYEARDAY", "BYWEEKNO"}
-_MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10: 31, 11: 30, 12: 31}
-_UTC_NAMES = frozenset({"UTC", "Etc/UTC", "Etc/UCT", "UCT", "Zulu", "Etc/Zulu", "Universal", "Etc/Universal"})
-
-# Parsing resets process-wide state: icalendar's VTIMEZONE cache (by TZID, so one feed's hostile or
-# outdated "W. Europe Standard Time" would apply to every later feed) and the warnings filters. One
-# parse at a time keeps feeds apart; parsing is CPU-bound, so under the GIL this costs no throughput.
-_PARSE_LOCK = threading.Lock()
 
 
 def parse_ics(
@@ -99,7 +87,7 @@ def parse_ics(
     if default_zone is None:
         raise ValueError(f"unknown time zone {default_timezone!r}")
     notes = _Notes()
-    with _PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
+    with PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
         # Libraries warn on odd input (guessed TZIDs, COUNT with UNTIL); report, never raise.
         warnings.simplefilter("always")
         text = _decode(data, notes)
@@ -111,7 +99,8 @@ def parse_ics(
             zone_name=default_zone.key,
             max_instances=max_instances_per_series,
             notes=notes,
-            feed_budget=FEED_EXPANSION_BUDGET,
+            # Read here, at call time, so that patching them on this module takes effect.
+            budget=FeedBudget(FEED_EXPANSION_BUDGET, per_series=EXPANSION_BUDGET),
             max_events=max_events,
         )
         _check_event_count(calendars, max_events)
@@ -139,12 +128,6 @@ def describe_non_icalendar(data: bytes) -> str | None:
     if "\x00" in head or "\ufffd" in head:
         return "binary data"
     return "text that is not iCalendar"
-
-
-def lookup_zone(name: str) -> zoneinfo.ZoneInfo | None:
-    """Resolve an IANA name, a Windows zone name or a vendor-prefixed TZID; None if unknown."""
-    key = _iana_key(name)
-    return None if key is None else zoneinfo.ZoneInfo(key)
 
 
 # --- reading the document -------------------------------------------------------------------
@@ -193,14 +176,12 @@ def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
     what = describe_non_icalendar(text[:2048].encode("utf-8", "replace"))
     if what is not None:
         raise CalendarFeedInvalid(f"The calendar feed is not an iCalendar file (it is {what}).")
-    text = _sanitize_timezones(text, notes)
-    tzp.use_zoneinfo()  # resets icalendar's timezone cache, see _PARSE_LOCK
-    try:
-        components: Sequence[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
-    except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on junk
-        raise CalendarFeedInvalid(f"The calendar feed could not be read: {_one_line(str(exc))}") from exc
-    finally:
-        tzp.use_zoneinfo()
+    text = sanitize_timezones(text, notes.add)
+    with fresh_zone_cache():
+        try:
+            components: Sequence[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
+        except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on junk
+            raise CalendarFeedInvalid(f"The calendar feed could not be read: {_one_line(str(exc))}") from exc
     calendars = [c for c in components if isinstance(c, icalendar.Calendar)]
     if len(calendars) < len(_BEGIN_CALENDAR.findall(text)):
         # The parser silently drops a calendar without END:VCALENDAR. Treating a cut-off download
@@ -217,116 +198,10 @@ def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
     return calendars
 
 
-def _sanitize_timezones(text: str, notes: _Notes) -> str:
-    """Make VTIMEZONEs cheap to evaluate, and drop those that cannot be.
-
-    dateutil evaluates a VTIMEZONE lazily on UTC conversions, outside any budget, by iterating its
-    rules from their start (often 1601): a rule repeating every second never finishes, and even a
-    yearly one takes ~0.3 s to reach a date in 9999. So rules must be yearly on dates that exist,
-    they stop in 2200, and a feed keeps at most MAX_TIMEZONES zones. Events whose zone was dropped
-    are read like events with an unknown TZID.
-    """
-    if "BEGIN:VTIMEZONE" not in text.upper():
-        return text
-    kept: list[str] = []
-    block: list[str] | None = None
-    zones = 0
-    for line in _NEWLINE.split(_UNFOLD.sub("", text)):
-        upper = line.upper()
-        if block is None and upper.startswith("BEGIN:VTIMEZONE"):
-            block = [line]
-        elif block is None:
-            kept.append(line)
-        else:
-            block.append(line)
-            if not upper.startswith("END:VTIMEZONE"):
-                continue
-            tzid = next((b[5:].strip() for b in block if b.upper().startswith("TZID:")), "?")
-            rules = [b.partition(":")[2] for b in block if b.upper().startswith("RRULE")]
-            if zones >= MAX_TIMEZONES:
-                notes.add(f"The feed defines more than {MAX_TIMEZONES} time zones; the others were ignored.")
-            elif all(_timezone_rule_is_safe(rule) for rule in rules):
-                kept.extend(_bounded_rule(b) if b.upper().startswith("RRULE") else b for b in block)
-                zones += 1
-            else:
-                notes.add(f"Ignored the definition of time zone {_short(tzid)!r}: its rules are unusable.")
-            block = None
-    kept.extend(block or ())
-    return "\r\n".join(kept)
-
-
-def _bounded_rule(line: str) -> str:
-    """The RRULE line of a VTIMEZONE, ending by 2200 at the latest."""
-    name, _, value = line.partition(":")
-    parts = []
-    for part in filter(None, value.split(";")):
-        key, _, setting = part.partition("=")
-        far = (key.upper() == "UNTIL" and setting[:4] > "2200") or (
-            key.upper() == "COUNT" and (not setting.isdigit() or int(setting) > 600)
-        )
-        if not far:
-            parts.append(part)
-    if not any(p.upper().startswith(("UNTIL=", "COUNT=")) for p in parts):
-        parts.append("UNTIL=22000101T000000Z")
-    return f"{name}:{';'.join(parts)}"
-
-
-def _timezone_rule_is_safe(value: str) -> bool:
-    try:
-        rule = icalendar.vRecur.from_ical(value)
-    except Exception:  # unreadable rules are unusable rules
-        return False
-    if {str(k).upper() for k in rule} - _TIMEZONE_RULE_PARTS or _check_rule(rule) is not None:
-        return False
-    if [str(f).upper() for f in rule.get("FREQ", [])] != ["YEARLY"] or rule.get("INTERVAL", [1]) != [1]:
-        return False
-    # Every yearly rule left must match some date, so dateutil never searches up to year 9999.
-    months = rule.get("BYMONTH") or range(1, 13)
-    days = rule.get("BYMONTHDAY", [])
-    if days and not any(abs(d) <= _MONTH_DAYS[m] for m in months for d in days):
-        return False
-    ordinals = [_WEEKDAY.match(str(d).upper()) for d in rule.get("BYDAY", [])]
-    return all(m is not None and (not m.group(2) or int(m.group(2)) <= 5) for m in ordinals)
-
-
 def _check_event_count(calendars: list[icalendar.Calendar], max_events: int) -> None:
     count = sum(1 for cal in calendars for c in cal.subcomponents if isinstance(c, icalendar.Event))
     if count > max_events:
         raise CalendarFeedInvalid(f"The calendar feed has more than {max_events:,} events.")
-
-
-# --- time zones ---------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _known_keys() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _iana_key(tzid: str) -> str | None:
-    return _cached_iana_key(tzid) if len(tzid) <= 200 else None  # never cache huge junk
-
-
-@lru_cache(maxsize=1024)
-def _cached_iana_key(tzid: str) -> str | None:
-    cleaned = tzid.strip().strip("/")
-    candidates = [cleaned, WINDOWS_TO_OLSON.get(cleaned, "")]
-    parts = cleaned.split("/")
-    # "Globally unique" TZIDs like /mozilla.org/20070129_1/Europe/Berlin end in an IANA name.
-    candidates += ["/".join(parts[i:]) for i in range(1, len(parts))]
-    return next((c for c in candidates if c in _known_keys()), None)
-
-
-def _zone_label(tz: tzinfo | None, tzid: str | None) -> str | None:
-    """The IANA name to report for a timezone; None for UTC or an unidentifiable zone."""
-    key = getattr(tz, "key", None)
-    if isinstance(key, str) and key in _known_keys():
-        return None if key in _UTC_NAMES else key
-    if tzid is not None:
-        resolved = _iana_key(tzid)
-        if resolved is not None and resolved not in _UTC_NAMES:
-            return resolved
-    return None
 
 
 # --- collecting events --------------------------------------------------------------------------
@@ -340,7 +215,7 @@ class _Context:
     zone_name: str
     max_instances: int
     notes: _Notes
-    feed_budget: int
+    budget: FeedBudget
     max_events: int
     seen_ids: set[str] = field(default_factory=set)
     # id(tzinfo) -> (tzinfo, label): custom VTIMEZONE zones, named from the TZID that made them.
@@ -352,7 +227,7 @@ class _Context:
         hit = self.labels.get(id(value.tzinfo))
         if hit is not None and hit[0] is value.tzinfo:
             return hit[1]
-        return _zone_label(value.tzinfo, None)
+        return zone_label(value.tzinfo, None)
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         # Zero-length events at window_start count as inside.
@@ -410,8 +285,8 @@ def _warn_unknown_tzids(calendar: icalendar.Calendar, context: _Context) -> None
             continue
         for name in ("DTSTART", "DTEND", "RECURRENCE-ID"):
             prop = component.get(name)
-            value = getattr(prop, "params", {})
-            tzid = value.get("TZID") if isinstance(value, dict) else None
+            params = getattr(prop, "params", {})
+            tzid = params.get("TZID") if isinstance(params, dict) else None
             dt = _safe_dt(prop)
             if tzid and isinstance(dt, datetime) and dt.tzinfo is None:
                 unknown.add(str(tzid))
@@ -535,18 +410,21 @@ def _expand_series(
     uid: str, components: list[icalendar.Event], recurring: bool, context: _Context
 ) -> list[RemoteEvent]:
     """Expand one UID with recurring-ical-events, within work budgets and an instance cap."""
-    units = min(EXPANSION_BUDGET, context.feed_budget)
-    budget = _ExpansionBudget(units, max(_emission_weight(c) for c in components))
+    budget = context.budget.for_series([r for c in components for r in _as_list(c.get("RRULE"))])
     try:
         return _expand(uid, components, uid if recurring else None, budget, context)
-    except _ExpansionTooCostly:
-        whose = "its repeat rule is" if units == EXPANSION_BUDGET else "the feed's repeating events are"
+    except ExpansionTooCostly:
+        whose = (
+            "the feed's repeating events are"
+            if context.budget.limited_by_feed(budget)
+            else "its repeat rule is"
+        )
         context.notes.add(f"Skipped recurring event {_short(uid)!r}: {whose} too costly to compute.")
     except Exception as exc:  # the expansion library raises many types on bad data
         reason = _one_line(str(exc)) or type(exc).__name__
         context.notes.add(f"Skipped recurring event {_short(uid)!r}: {reason}.")
     finally:
-        context.feed_budget -= units - max(budget.remaining, 0)
+        context.budget.settle(budget)
     return []
 
 
@@ -554,7 +432,7 @@ def _expand(
     uid: str,
     components: list[icalendar.Event],
     series_id: str | None,
-    budget: _ExpansionBudget,
+    budget: SeriesBudget,
     context: _Context,
 ) -> list[RemoteEvent]:
     shifts = _this_and_future_shifts(components, context)
@@ -644,7 +522,7 @@ def _prepare(component: icalendar.Event, uid: str, context: _Context) -> icalend
         return None
     try:
         _to_utc(start, context.zone)
-        problem = _rule_problem(component) or _exdate_problem(component)
+        problem = rule_problem(_as_list(component.get("RRULE"))) or _exdate_problem(component)
         if problem is None:
             component = _repair(component, start, uid, context)
             _to_utc(_raw_end(component, start), context.zone)
@@ -692,7 +570,7 @@ def _repair(component: icalendar.Event, start: date, uid: str, context: _Context
 def _register_label(component: icalendar.Event, start: date, context: _Context) -> None:
     if isinstance(start, datetime) and start.tzinfo is not None and id(start.tzinfo) not in context.labels:
         tzid = component["DTSTART"].params.get("TZID")
-        label = _zone_label(start.tzinfo, str(tzid) if tzid else None)
+        label = zone_label(start.tzinfo, str(tzid) if tzid else None)
         context.labels[id(start.tzinfo)] = (start.tzinfo, label)
 
 
@@ -714,148 +592,6 @@ def _dates_readable(prop: Any) -> bool:
         if not isinstance(first, date):
             return False
     return True
-
-
-def _rule_problem(component: icalendar.Event) -> str | None:
-    for rule in _as_list(component.get("RRULE")):
-        problem = _check_rule(rule)
-        if problem is not None:
-            return problem
-    return None
-
-
-def _check_rule(rule: Any) -> str | None:
-    if not isinstance(rule, icalendar.vRecur):
-        return "its repeat rule (RRULE) is unreadable"
-    freqs = [str(f).upper() for f in rule.get("FREQ", [])]
-    if len(freqs) != 1 or freqs[0] not in _FREQUENCIES + _TOO_FREQUENT:
-        return "its repeat rule (RRULE) has no valid FREQ"
-    unsupported = sorted({str(k).upper() for k in rule} - _RULE_PARTS)
-    if unsupported:  # dateutil rejects them (RSCALE, X-...)
-        return f"its repeat rule (RRULE) uses unsupported parts ({_short(', '.join(unsupported), 40)})"
-    if freqs[0] in _TOO_FREQUENT:
-        return f"it repeats {freqs[0].lower()}, which is not an appointment series"
-    interval = rule.get("INTERVAL", [1])
-    if len(interval) != 1 or not isinstance(interval[0], int) or interval[0] < 1:
-        return "its repeat rule (RRULE) has an invalid INTERVAL"
-    for name, (low, high, signed) in _BY_RANGES.items():
-        for value in rule.get(name, []):
-            if not isinstance(value, int) or not (low <= abs(value) <= high) or (value < 0 and not signed):
-                return f"its repeat rule (RRULE) has an invalid {name}"
-    for day in rule.get("BYDAY", []):
-        match = _WEEKDAY.match(str(day).upper())
-        if match is None or (match.group(2) and not 1 <= int(match.group(2)) <= 53):
-            return "its repeat rule (RRULE) has an invalid BYDAY"
-    if _rule_per_day(rule, freqs[0], interval[0]) > MAX_OCCURRENCES_PER_DAY:
-        return f"it repeats more than {MAX_OCCURRENCES_PER_DAY} times a day"
-    return None
-
-
-def _rule_per_day(rule: Any, freq: str, interval: int) -> int:
-    hours = len(rule.get("BYHOUR", [])) or 1
-    if freq == "HOURLY":
-        hours = min(math.ceil(24 / interval), len(rule.get("BYHOUR", [])) or 24)
-    return hours * (len(rule.get("BYMINUTE", [])) or 1) * (len(rule.get("BYSECOND", [])) or 1)
-
-
-def _emission_weight(component: icalendar.Event) -> int:
-    """An upper bound of the instances one dateutil period emits (an hour for HOURLY, else a day+)."""
-    weight = 1
-    for rule in _as_list(component.get("RRULE")):
-        freq = str(rule.get("FREQ", [""])[0]).upper()
-        slots = (len(rule.get("BYMINUTE", [])) or 1) * (len(rule.get("BYSECOND", [])) or 1)
-        if freq != "HOURLY":
-            slots *= len(rule.get("BYHOUR", [])) or 1
-        weight = max(weight, _days_per_period(rule, freq) * slots)
-    return weight
-
-
-def _days_per_period(rule: Any, freq: str) -> int:
-    """An upper bound of the days of one period that can hold instances (validated rules only)."""
-
-    def count(name: str) -> int:
-        return len(rule.get(name, []))
-
-    weekdays = [_WEEKDAY.match(str(d).upper()) for d in rule.get("BYDAY", [])]
-    plain = sum(1 for m in weekdays if m is not None and not m.group(2))
-    ordinal = len(weekdays) - plain
-    if freq in ("DAILY", "HOURLY"):
-        return 1
-    if freq == "WEEKLY":
-        return len(weekdays) or 1
-    if freq == "MONTHLY":
-        return count("BYMONTHDAY") or (plain * 5 + ordinal) or 1
-    if count("BYYEARDAY"):
-        return count("BYYEARDAY")
-    if count("BYMONTHDAY"):
-        return (count("BYMONTH") or 12) * count("BYMONTHDAY")
-    if count("BYWEEKNO"):
-        return count("BYWEEKNO") * (len(weekdays) or 7)
-    return (plain * 53 + ordinal * (count("BYMONTH") or 1)) or count("BYMONTH") or 1
-
-
-# --- bounding dateutil -------------------------------------------------------------------------
-
-
-class _ExpansionTooCostly(Exception):
-    """A series used up its expansion budget."""
-
-
-class _ExpansionBudget:
-    """Work one series may make dateutil do, charged per rule period dateutil visits.
-
-    dateutil iterates from DTSTART and, for a rule that never matches (FREQ=DAILY;BYMONTH=2;
-    BYMONTHDAY=30, or FREQ=DAILY;INTERVAL=7;BYDAY=TU from a Monday), up to the year 9999 without
-    yielding: seconds per event, invisible from outside; a long history costs as much.
-    `_GuardedIterInfo` is called once per period and charges the budget of the rule it serves;
-    rules without a budget (everyone else's) are unaffected.
-    """
-
-    ATTRIBUTE = "_reminders_expansion_budget"
-
-    def __init__(self, units: int, weight: int) -> None:
-        self.remaining = units
-        self.weight = weight
-
-    def attach(self, series: Any) -> None:
-        recurrence = getattr(series, "recurrence", None)
-        for rule in getattr(recurrence, "rrules", ()):
-            setattr(rule, self.ATTRIBUTE, self)
-
-    def charge(self, days: int) -> None:
-        # Measured: a period costs ~1.2 µs, filtering a day ~0.2 µs, emitting an instance ~0.8 µs.
-        self.remaining -= 12 + 2 * days + 8 * self.weight
-        if self.remaining < 0:
-            raise _ExpansionTooCostly
-
-
-def _guarded(name: str) -> Callable[..., Any]:
-    original = getattr(dateutil_rrule._iterinfo, name)
-
-    def method(self: Any, year: int, month: int, day: int) -> Any:
-        result = original(self, year, month, day)
-        budget = getattr(self.rrule, _ExpansionBudget.ATTRIBUTE, None)
-        if budget is not None:
-            budget.charge(result[2] - result[1])
-        return result
-
-    return method
-
-
-def _install_guard() -> bool:
-    base = getattr(dateutil_rrule, "_iterinfo", None)
-    names = ("ydayset", "mdayset", "wdayset", "ddayset")
-    if base is None or not all(callable(getattr(base, n, None)) for n in names):
-        return False  # dateutil changed; the static RRULE checks still apply
-    if getattr(base, "_reminders_guard", False):
-        return True
-    # No __slots__ on purpose: _iterinfo.__init__ initialises `self.__slots__`, which must stay the base's.
-    guarded = type("_GuardedIterInfo", (base,), {"_reminders_guard": True} | {n: _guarded(n) for n in names})
-    dateutil_rrule._iterinfo = guarded
-    return True
-
-
-GUARD_INSTALLED = _install_guard()
 
 
 # --- small helpers -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from connectors.calendars.ics import IcsCalendarSource
 from reminders.bootstrap import Services
 from reminders.calendars.sync import sync_connection
 from reminders.models import Appointment, CalendarConnection, Reminder
+from reminders.reasons import ReminderState
 from tests.support.factories import make_account, make_calendar
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -113,15 +114,15 @@ def test_hostile_feeds_never_crash_the_pipeline(services: Services, tmp_path: Pa
     for appointment in stored:
         assert appointment.starts_at.tzinfo is not None
         assert appointment.ends_at >= appointment.starts_at
-    for due in _due_times(services, calendar_id):
+    for due in _scheduled_due_times(services, calendar_id):
         assert NOW <= due <= NOW + timedelta(days=61)
 
 
-def _due_times(services: Services, calendar_id: int) -> list[datetime]:
+def _scheduled_due_times(services: Services, calendar_id: int) -> list[datetime]:
     with services.factory.begin() as session:
         stmt = (
             select(Reminder.due_at)
             .join(Appointment, Reminder.appointment_id == Appointment.id)
-            .where(Appointment.calendar_id == calendar_id, Reminder.due_at.is_not(None))
+            .where(Appointment.calendar_id == calendar_id, Reminder.state == ReminderState.SCHEDULED)
         )
         return [d for d in session.scalars(stmt) if d is not None]

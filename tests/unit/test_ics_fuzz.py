@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from unittest import mock
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from connectors.calendars import ics_parse
 from connectors.calendars.base import CalendarFeedInvalid
 from connectors.calendars.ics import parse_ics
 
@@ -161,6 +163,61 @@ def mutated_feed(draw: st.DrawFn) -> bytes:
     return raw
 
 
+def _numbers(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.lists(st.integers(low, high), min_size=1, max_size=4).map(lambda xs: ",".join(map(str, xs)))
+
+
+WEEKDAYS = st.tuples(
+    st.sampled_from(["", "1", "-1", "+2", "5", "53", "-54"]),
+    st.sampled_from(["MO", "TU", "WE", "TH", "FR", "SA", "SU"]),
+).map("".join)
+RULE_PARTS = st.fixed_dictionaries(
+    {"FREQ": st.sampled_from(["YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY", "MINUTELY", "SECONDLY"])},
+    optional={
+        "INTERVAL": st.integers(-2, 1000).map(str),
+        "COUNT": st.integers(-5, 10**9).map(str),
+        "UNTIL": st.sampled_from(["20260401T000000Z", "99991231T235959Z", "00010101", "20260315"]),
+        "BYMONTH": _numbers(0, 13),
+        "BYMONTHDAY": _numbers(-32, 32),
+        "BYYEARDAY": _numbers(-367, 367),
+        "BYWEEKNO": _numbers(-54, 54),
+        "BYHOUR": _numbers(0, 24),
+        "BYMINUTE": _numbers(0, 60),
+        "BYSECOND": _numbers(0, 61),
+        "BYSETPOS": _numbers(-400, 400),
+        "BYDAY": st.lists(WEEKDAYS, min_size=1, max_size=3).map(",".join),
+        "WKST": st.sampled_from(["MO", "SU", "XX"]),
+    },
+)
+
+
+@st.composite
+def random_rule_feed(draw: st.DrawFn) -> bytes:
+    rule = ";".join(f"{k}={v}" for k, v in draw(RULE_PARTS).items())
+    start = draw(
+        st.sampled_from(
+            [
+                "DTSTART:20260302T090000Z",
+                "DTSTART:19000101T000000Z",
+                "DTSTART:00010101T000000Z",
+                "DTSTART;VALUE=DATE:20260302",
+                "DTSTART;TZID=Europe/Zurich:20260302T090000",
+                "DTSTART;TZID=America/New_York:99990101T000000",
+            ]
+        )
+    )
+    lines = [
+        "BEGIN:VCALENDAR",
+        "BEGIN:VEVENT",
+        "UID:r",
+        start,
+        f"RRULE:{rule}",
+        "END:VEVENT",
+        "END:VCALENDAR",
+    ]
+    return "\r\n".join(lines).encode()
+
+
 def check(data: bytes) -> None:
     """parse_ics returns sane events or raises CalendarFeedInvalid; anything else fails the test."""
     try:
@@ -195,6 +252,14 @@ def test_arbitrary_text_behind_a_calendar_header(text: str) -> None:
 @given(mutated_feed())
 def test_mutated_valid_feed(data: bytes) -> None:
     check(data)
+
+
+@FUZZ
+@given(random_rule_feed())
+def test_random_recurrence_rules(data: bytes) -> None:
+    # Most random BY-combinations never match and exhaust the budget; a smaller one keeps this quick.
+    with mock.patch.object(ics_parse, "EXPANSION_BUDGET", 200_000):
+        check(data)
 
 
 def test_unmutated_feed_parses() -> None:
