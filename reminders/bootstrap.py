@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import httpx
-from connectors.calendars.ics import IcsCalendarSource
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.calendars.base import CalendarSource
+from connectors.calendars.ics import IcsCalendarSource
 from connectors.sms.base import SmsGateway
 from connectors.sms.console import ConsoleGateway
 from reminders.db import make_engine, make_sessionmaker, utcnow
