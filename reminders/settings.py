@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./reminders.db"
     public_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    # Comma-separated keys that older data may still be encrypted with (key rotation).
+    previous_secret_keys: SecretStr = SecretStr("")
     data_dir: Path = Path("./var")
     log_level: str = "INFO"
 
@@ -52,7 +54,9 @@ class Settings(BaseSettings):
     google_client_secret: SecretStr = SecretStr("")
     google_auth_url: str = "https://accounts.google.com/o/oauth2/auth"
     google_token_url: str = "https://oauth2.googleapis.com/token"
-    google_api_url: str = "https://www.googleapis.com/"
+    google_api_url: str = "https://www.googleapis.com/calendar/v3/"
+    google_revoke_url: str = "https://oauth2.googleapis.com/revoke"
+    google_channel_ttl_seconds: int = Field(7 * 24 * 3600, ge=300)
     microsoft_client_id: str = ""
     microsoft_client_secret: SecretStr = SecretStr("")
     microsoft_authority: str = "https://login.microsoftonline.com/common"
@@ -79,6 +83,11 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError("Refusing development defaults in production: " + "; ".join(problems))
         return self
+
+    @property
+    def previous_keys(self) -> list[str]:
+        """The previous secret keys, newest first."""
+        return [k.strip() for k in self.previous_secret_keys.get_secret_value().split(",") if k.strip()]
 
     @property
     def is_sqlite(self) -> bool:

@@ -45,6 +45,9 @@ class ReminderClock:
         self.scheduler.add_job(
             jobs.recover_leases, "interval", seconds=30, id="recover_leases", args=[services]
         )
+        self.scheduler.add_job(
+            jobs.plan_entering_horizon, "interval", hours=1, id="plan_entering_horizon", args=[services]
+        )
 
     def start(self) -> None:
         """Start the jobs in background threads."""

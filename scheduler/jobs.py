@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from reminders.bootstrap import Services
 from reminders.calendars import service as calendar_service
+from reminders.planning import horizon as horizon_planning
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,14 @@ def recover_leases(services: Services) -> None:
     settled = services.dispatcher().recover_leases()
     if settled:
         log.warning("dispatch.leases.recovered count=%s", settled)
+
+
+def plan_entering_horizon(services: Services) -> None:
+    """Plan appointments that were stored beyond the horizon and have now come within it."""
+    horizon = timedelta(days=services.settings.planning_horizon_days)
+    counts = horizon_planning.plan_entering_horizon(services.factory, now=services.clock(), horizon=horizon)
+    if counts.planned or counts.skipped:
+        log.info("planning.horizon planned=%s skipped=%s", counts.planned, counts.skipped)
 
 
 def sync_calendars(services: Services, wake_dispatch: Callable[[datetime], None]) -> None:

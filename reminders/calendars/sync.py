@@ -83,7 +83,9 @@ def sync_connection(
             interval=interval,
         )
     try:
-        return _store(factory, connection_id, changes, now=now, interval=interval)
+        return _store(
+            factory, connection_id, changes, now=now, interval=interval, horizon=timedelta(days=horizon_days)
+        )
     except Exception as exc:  # the transaction rolled back: nothing half-written, retried next time
         log.exception("calendar.sync.store_failed calendar=%s", connection_id)
         return record_sync_failure(
@@ -102,9 +104,10 @@ def _store(
     *,
     now: datetime,
     interval: timedelta,
+    horizon: timedelta,
 ) -> SyncReport:
     with factory.begin() as session:
-        report = apply_changes(session, connection_id, changes, now=now)
+        report = apply_changes(session, connection_id, changes, now=now, horizon=horizon)
         connection = session.get_one(CalendarConnection, connection_id)
         connection.cursor = changes.cursor
         connection.last_synced_at = now
@@ -116,9 +119,18 @@ def _store(
 
 
 def apply_changes(
-    session: Session, connection_id: int, changes: CalendarChanges, *, now: datetime
+    session: Session,
+    connection_id: int,
+    changes: CalendarChanges,
+    *,
+    now: datetime,
+    horizon: timedelta = timedelta(days=60),
 ) -> SyncReport:
-    """Write `changes` for the connection inside the caller's transaction."""
+    """Write `changes` for the connection inside the caller's transaction.
+
+    Appointments starting beyond `now + horizon` are stored but get no reminders yet;
+    `planning.horizon.plan_entering_horizon` plans them when they come within it.
+    """
     report = SyncReport(
         connection_id=connection_id, unchanged=changes.unchanged, warnings=tuple(changes.warnings)
     )
@@ -176,6 +188,13 @@ def apply_changes(
     session.flush()  # new appointments get their ids
     for reason, appointments in to_cancel.items():
         report.reminders.cancelled += cancel_scheduled(session, [a.id for a in appointments], reason, now=now)
+    horizon_end = now + horizon
+    beyond = [a.id for a in to_plan if a.starts_at >= horizon_end]
+    if beyond:  # moved out of the horizon: its reminders come back when it comes within it
+        report.reminders.cancelled += cancel_scheduled(
+            session, beyond, CancelReason.APPOINTMENT_MOVED, now=now
+        )
+    to_plan = [a for a in to_plan if a.starts_at < horizon_end]
     existing = _reminders_by_appointment(session, [a.id for a in to_plan])
     for appointment in to_plan:
         report.reminders.add(
@@ -200,10 +219,12 @@ def usable_event(event: RemoteEvent) -> RemoteEvent | None:
 
 def _load_known(session: Session, connection_id: int, changes: CalendarChanges) -> dict[str, Appointment]:
     """The stored appointments this change set can touch, by external id."""
-    query = select(Appointment).where(Appointment.calendar_id == connection_id)
-    if changes.window_start is not None:
-        query = query.where(Appointment.ends_at > changes.window_start)
-    known = {a.external_id: a for a in session.scalars(query)}
+    known: dict[str, Appointment] = {}
+    if changes.complete:  # a snapshot: everything stored in its window may have to be removed
+        query = select(Appointment).where(Appointment.calendar_id == connection_id)
+        if changes.window_start is not None:
+            query = query.where(Appointment.ends_at > changes.window_start)
+        known = {a.external_id: a for a in session.scalars(query)}
     wanted = [e.external_id for e in changes.events if e.external_id not in known]
     wanted += [i for i in changes.removed_ids if i not in known]
     for chunk in chunks(wanted):
@@ -218,8 +239,8 @@ def _removed(
     known: dict[str, Appointment], changes: CalendarChanges, seen: set[str]
 ) -> Iterable[Appointment]:
     gone = {i for i in changes.removed_ids if i in known}
-    if changes.complete and changes.window_start is not None and changes.window_end is not None:
-        start, end = changes.window_start, changes.window_end
+    if changes.complete:
+        start, end = changes.window_start or EARLIEST, changes.window_end or LATEST
         gone.update(
             external_id
             for external_id, a in known.items()

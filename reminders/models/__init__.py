@@ -6,6 +6,8 @@ from reminders.models.base import Base
 from reminders.models.calendar_connection import CalendarConnection
 from reminders.models.credit_ledger import CreditEntry
 from reminders.models.message_template import MessageTemplate
+from reminders.models.oauth_flow import OAuthFlow
+from reminders.models.oauth_grant import OAuthGrant
 from reminders.models.reminder import Reminder
 from reminders.models.reminder_rule import ReminderRuleRow
 from reminders.models.send_attempt import SendAttempt
@@ -18,6 +20,8 @@ __all__ = [
     "CalendarConnection",
     "CreditEntry",
     "MessageTemplate",
+    "OAuthFlow",
+    "OAuthGrant",
     "Reminder",
     "ReminderRuleRow",
     "SendAttempt",

@@ -32,6 +32,10 @@ class CalendarConnection(IdMixin, CreatedAtMixin, Base):
     template_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("message_template.id", ondelete="SET NULL")
     )
+    grant_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("oauth_grant.id", ondelete="SET NULL"), index=True
+    )
+    disconnected_at: Mapped[datetime | None]
 
     cursor: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None]
@@ -39,3 +43,8 @@ class CalendarConnection(IdMixin, CreatedAtMixin, Base):
     last_sync_error_at: Mapped[datetime | None]
     sync_failures: Mapped[int] = mapped_column(default=0)
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Push notifications (Google channel, later Graph subscription).
+    push_channel_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    push_resource_id: Mapped[str | None] = mapped_column(String(256))
+    push_token: Mapped[str | None] = mapped_column(String(256))
+    push_expires_at: Mapped[datetime | None] = mapped_column(index=True)

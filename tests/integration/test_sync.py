@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from connectors.calendars.base import CalendarUnavailable
+from connectors.calendars.base import CalendarChanges, CalendarUnavailable, RemoteEvent
 from connectors.calendars.memory import InMemoryCalendar
 from reminders.bootstrap import Services
-from reminders.calendars.sync import SyncReport, sync_connection
+from reminders.calendars.sync import SyncReport, apply_changes, sync_connection
 from reminders.models import Appointment, CalendarConnection, Reminder
+from reminders.planning.horizon import plan_entering_horizon
 from reminders.reasons import CancelReason, ReminderState, SkipReason
 from tests.support.clock import FakeClock
 from tests.support.factories import event, make_account, make_calendar
@@ -226,3 +227,40 @@ def test_changing_the_phone_fields_re_reads_numbers(
 
     (appointment,) = appointments_of(services)
     assert (appointment.recipient, appointment.recipient_reason) == (None, "not_in_enabled_fields")
+
+
+def test_appointments_beyond_the_horizon_are_stored_then_planned_when_they_come_within_it(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    horizon = timedelta(days=60)
+    with services.factory.begin() as session:
+        far = snapshot(event("far", clock() + timedelta(days=75)), now=clock())
+        report = apply_changes(session, calendar_id, far, now=clock(), horizon=horizon)
+
+    assert report.created == 1
+    assert reminders_of(services) == []
+    assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 0
+
+    clock.advance(timedelta(days=16))
+    assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 2
+    assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 0
+    assert {r.state for r in reminders_of(services)} == {ReminderState.SCHEDULED}
+
+
+def test_an_appointment_moved_beyond_the_horizon_loses_its_reminders_until_it_comes_back(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    horizon = timedelta(days=60)
+    with services.factory.begin() as session:
+        for days in (3, 90):
+            moved = snapshot(event("a", clock() + timedelta(days=days)), now=clock())
+            apply_changes(session, calendar_id, moved, now=clock(), horizon=horizon)
+
+    assert {(r.state, r.reason) for r in reminders_of(services)} == {
+        (ReminderState.CANCELLED, CancelReason.APPOINTMENT_MOVED)
+    }
+
+
+def snapshot(*events: RemoteEvent, now: datetime) -> CalendarChanges:
+    """An open-ended complete snapshot, as a Google full sync delivers it (no window end)."""
+    return CalendarChanges(cursor="x", events=events, complete=True, window_start=now - timedelta(days=1))
