@@ -7,18 +7,22 @@ import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 
 import httpx
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.calendars.base import CalendarSource
+from connectors.calendars.google import GoogleCalendarSource, GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.ics import IcsCalendarSource
 from connectors.sms.base import SmsGateway
 from connectors.sms.console import ConsoleGateway
+from reminders.calendars.grants import save_refreshed_token, token_of
 from reminders.db import make_engine, make_sessionmaker, utcnow
 from reminders.dispatch.service import Dispatcher, DispatchPolicy
-from reminders.models import Account, CalendarConnection
+from reminders.models import Account, CalendarConnection, OAuthGrant
+from reminders.security.secrets import Signer, TokenCipher
 from reminders.settings import Settings
 
 Clock = Callable[[], datetime]
@@ -38,16 +42,70 @@ class Services:
     gateway: SmsGateway
     http: httpx.Client
     clock: Clock = utcnow
+    # Set by the in-process scheduler so a push notification can bring the next sync forward.
+    wake_sync: Callable[[datetime], None] | None = None
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
-    def calendar_source(self, connection: CalendarConnection, account: Account) -> CalendarSource:
+    @cached_property
+    def cipher(self) -> TokenCipher:
+        """Encrypts OAuth tokens at rest."""
+        s = self.settings
+        return TokenCipher(s.secret_key.get_secret_value(), s.previous_keys)
+
+    @cached_property
+    def signer(self) -> Signer:
+        """Signs values that travel through browsers (OAuth state, session ids)."""
+        return Signer(self.settings.secret_key.get_secret_value())
+
+    @property
+    def google_endpoints(self) -> GoogleEndpoints:
+        """Google's endpoints, or an emulator's."""
+        s = self.settings
+        return GoogleEndpoints(
+            auth_url=s.google_auth_url,
+            token_url=s.google_token_url,
+            revoke_url=s.google_revoke_url,
+            api_url=s.google_api_url,
+        )
+
+    @property
+    def google_client(self) -> GoogleClient:
+        """This installation's OAuth client at Google."""
+        s = self.settings
+        return GoogleClient(
+            client_id=s.google_client_id,
+            client_secret=s.google_client_secret.get_secret_value(),
+            redirect_uri=s.public_url.rstrip("/") + "/oauth/google/callback",
+        )
+
+    def google_source(
+        self, calendar_id: str, grant: OAuthGrant, default_timezone: str
+    ) -> GoogleCalendarSource:
+        """A Google calendar read with a grant's token; refreshed tokens are saved back (encrypted)."""
+        grant_id = grant.id
+
+        def save(token: GoogleToken) -> None:
+            save_refreshed_token(self.factory, self.cipher, grant_id, token.to_json(), now=self.clock())
+
+        return GoogleCalendarSource(
+            calendar_id,
+            GoogleToken.from_json(token_of(self.cipher, grant)),
+            client=self.google_client,
+            endpoints=self.google_endpoints,
+            default_timezone=default_timezone,
+            on_token_refreshed=save,
+            timeout=self.settings.sync_timeout_seconds,
+        )
+
+    def calendar_source(
+        self, connection: CalendarConnection, account: Account, grant: OAuthGrant | None = None
+    ) -> CalendarSource:
         """The connector that reads this calendar."""
+        zone = connection.timezone or account.timezone
         if connection.provider == "ics":
-            return IcsCalendarSource(
-                connection.external_id,
-                http=self.http,
-                default_timezone=connection.timezone or account.timezone,
-            )
+            return IcsCalendarSource(connection.external_id, http=self.http, default_timezone=zone)
+        if connection.provider == "google" and grant is not None:
+            return self.google_source(connection.external_id, grant, zone)
         raise UnsupportedProvider(f"Calendars of type {connection.provider!r} are not supported yet.")
 
     def dispatcher(self) -> Dispatcher:

@@ -14,6 +14,7 @@ from scheduler import jobs
 log = logging.getLogger(__name__)
 
 DISPATCH_JOB = "dispatch_due"
+SYNC_JOB = "sync_calendars"
 
 
 class ReminderClock:
@@ -22,6 +23,7 @@ class ReminderClock:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._dispatch = jobs.DispatchDue(services)
+        services.wake_sync = self.wake_sync
         # APScheduler logs every job it adds and warns on every tick that finds dispatch still
         # running (max_instances=1 is the point); job errors still come through its executor.
         logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
@@ -36,14 +38,17 @@ class ReminderClock:
         self.scheduler.add_job(
             jobs.sync_calendars,
             "interval",
-            seconds=15,
-            id="sync_calendars",
+            seconds=5,
+            id=SYNC_JOB,
             args=[services, self.wake_dispatch],
             next_run_time=_now(),
             jitter=2,
         )
         self.scheduler.add_job(
             jobs.recover_leases, "interval", seconds=30, id="recover_leases", args=[services]
+        )
+        self.scheduler.add_job(
+            jobs.renew_channels, "interval", minutes=10, id="renew_channels", args=[services]
         )
         self.scheduler.add_job(
             jobs.plan_entering_horizon, "interval", hours=1, id="plan_entering_horizon", args=[services]
@@ -53,6 +58,12 @@ class ReminderClock:
         """Start the jobs in background threads."""
         self.scheduler.start()
         log.info("scheduler.started")
+
+    def wake_sync(self, at: datetime) -> None:
+        """Run the sync job at `at` (a push notification asked for a sync)."""
+        job = self.scheduler.get_job(SYNC_JOB)
+        if job is not None and (job.next_run_time is None or job.next_run_time > at):
+            self.scheduler.modify_job(SYNC_JOB, next_run_time=at)
 
     def wake_dispatch(self, due_at: datetime) -> None:
         """Run `dispatch_due` now if something falls due within the next second."""

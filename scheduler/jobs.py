@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from reminders.bootstrap import Services
+from reminders.calendars import google_link
 from reminders.calendars import service as calendar_service
 from reminders.planning import horizon as horizon_planning
 
@@ -53,6 +54,13 @@ def recover_leases(services: Services) -> None:
     settled = services.dispatcher().recover_leases()
     if settled:
         log.warning("dispatch.leases.recovered count=%s", settled)
+
+
+def renew_channels(services: Services) -> None:
+    """Replace push channels before they expire (polling covers any gap)."""
+    renewed = google_link.renew_channels(services)
+    if renewed:
+        log.info("push.channels.renewed count=%s", renewed)
 
 
 def plan_entering_horizon(services: Services) -> None:

@@ -7,12 +7,16 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from connectors.calendars.base import CalendarSource
 from reminders.bootstrap import Services, UnsupportedProvider
+from reminders.calendars import grants
 from reminders.calendars.sync import SyncReport, record_sync_failure, sync_connection
-from reminders.models import Account, CalendarConnection
+from reminders.models import Account, CalendarConnection, OAuthGrant
+from reminders.security.secrets import SecretDecryptionError
 
 log = logging.getLogger(__name__)
 
+REVOKED_MESSAGE = "Access to this calendar was revoked or has expired; reconnect it to resume reminders."
 # How long a claimed sync may take before another worker may try the calendar again.
 SYNC_LEASE = timedelta(minutes=10)
 
@@ -27,7 +31,10 @@ def claim_due_connections(services: Services, *, limit: int = 50) -> list[int]:
     now = services.clock()
     due = (
         select(CalendarConnection.id)
-        .where(or_(CalendarConnection.next_sync_at.is_(None), CalendarConnection.next_sync_at <= now))
+        .where(
+            CalendarConnection.disconnected_at.is_(None),
+            or_(CalendarConnection.next_sync_at.is_(None), CalendarConnection.next_sync_at <= now),
+        )
         .order_by(CalendarConnection.next_sync_at.nulls_first(), CalendarConnection.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
@@ -44,20 +51,26 @@ def claim_due_connections(services: Services, *, limit: int = 50) -> list[int]:
 
 
 def sync_one(services: Services, connection_id: int) -> SyncReport:
-    """Sync a connection with the connector its provider needs."""
+    """Sync a connection with the connector its provider needs; problems end up on the connection."""
     now = services.clock()
     interval = timedelta(seconds=services.settings.sync_interval_seconds)
     with services.factory.begin() as session:
         connection = session.get_one(CalendarConnection, connection_id)
         account = session.get_one(Account, connection.account_id)
+        grant = session.get(OAuthGrant, connection.grant_id) if connection.grant_id else None
         try:
-            source = services.calendar_source(connection, account)
-        except UnsupportedProvider as exc:
-            source, problem = None, str(exc)
-        except ValueError as exc:  # e.g. a calendar or account time zone this machine does not know
-            source, problem = None, f"The calendar's settings are not usable: {exc}"
-    if source is None:
-        return record_sync_failure(services.factory, connection_id, problem, now=now, interval=interval)
+            source: CalendarSource | CalendarSetupError = _source(services, connection, account, grant)
+        except CalendarSetupError as exc:
+            source = exc
+    if isinstance(source, CalendarSetupError):  # recorded after the read transaction has ended
+        return record_sync_failure(
+            services.factory,
+            connection_id,
+            str(source),
+            now=now,
+            interval=interval,
+            access_revoked=source.revoked,
+        )
     report = sync_connection(
         services.factory,
         connection_id,
@@ -66,11 +79,35 @@ def sync_one(services: Services, connection_id: int) -> SyncReport:
         horizon_days=services.settings.planning_horizon_days,
         interval=interval,
     )
+    if report.access_revoked and grant is not None:
+        with services.factory.begin() as session:
+            grants.mark_revoked(session, grant.id, report.error or REVOKED_MESSAGE, now=now)
     log.info(
         "calendar.sync.done calendar=%s unchanged=%s created=%s updated=%s removed=%s error=%s",
         connection_id, report.unchanged, report.created, report.updated, report.removed, report.error,
     )  # fmt: skip
     return report
+
+
+class CalendarSetupError(Exception):
+    """The calendar cannot be read at all as configured; the message is for its owner."""
+
+    def __init__(self, message: str, *, revoked: bool = False) -> None:
+        super().__init__(message)
+        self.revoked = revoked
+
+
+def _source(
+    services: Services, connection: CalendarConnection, account: Account, grant: OAuthGrant | None
+) -> CalendarSource:
+    if grant is not None and grant.revoked_at is not None:
+        raise CalendarSetupError(REVOKED_MESSAGE, revoked=True)
+    try:
+        return services.calendar_source(connection, account, grant)
+    except (UnsupportedProvider, SecretDecryptionError) as exc:
+        raise CalendarSetupError(str(exc)) from exc
+    except ValueError as exc:  # e.g. a calendar or account time zone this machine does not know
+        raise CalendarSetupError(f"The calendar's settings are not usable: {exc}") from exc
 
 
 def sync_due(services: Services) -> list[SyncReport]:

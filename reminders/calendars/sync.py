@@ -16,7 +16,13 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.calendars.base import CalendarChanges, CalendarError, CalendarSource, RemoteEvent
+from connectors.calendars.base import (
+    AccessRevoked,
+    CalendarChanges,
+    CalendarError,
+    CalendarSource,
+    RemoteEvent,
+)
 from reminders.appointments.upsert import STATUS_REMOVED, apply_event, content_hash
 from reminders.batching import chunks
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, ReminderRuleRow
@@ -38,6 +44,7 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 # Back-off after failures: 1, 2, 4 … minutes, never more than an hour.
 MAX_BACKOFF = timedelta(hours=1)
+REVOKED_RETRY = timedelta(hours=6)
 
 
 @dataclass(slots=True)
@@ -53,6 +60,7 @@ class SyncReport:
     earliest_due: datetime | None = None
     warnings: Sequence[str] = ()
     error: str | None = None
+    access_revoked: bool = False
 
 
 def sync_connection(
@@ -72,7 +80,10 @@ def sync_connection(
     try:
         changes = source.fetch_changes(cursor, window_start=window_start, window_end=window_end)
     except CalendarError as exc:
-        return record_sync_failure(factory, connection_id, str(exc), now=now, interval=interval)
+        revoked = isinstance(exc, AccessRevoked)
+        return record_sync_failure(
+            factory, connection_id, str(exc), now=now, interval=interval, access_revoked=revoked
+        )
     except Exception as exc:  # a connector bug must not stop the other calendars
         log.exception("calendar.sync.crashed calendar=%s", connection_id)
         return record_sync_failure(
@@ -232,13 +243,22 @@ def _load_known(session: Session, connection_id: int, changes: CalendarChanges) 
             Appointment.calendar_id == connection_id, Appointment.external_id.in_(chunk)
         )
         known.update((a.external_id, a) for a in session.scalars(stmt))
+    # A removed id may name a whole series (a deleted recurring event): load its instances too.
+    for chunk in chunks(list(changes.removed_ids)):
+        stmt = select(Appointment).where(
+            Appointment.calendar_id == connection_id, Appointment.series_id.in_(chunk)
+        )
+        known.update((a.external_id, a) for a in session.scalars(stmt))
     return known
 
 
 def _removed(
     known: dict[str, Appointment], changes: CalendarChanges, seen: set[str]
 ) -> Iterable[Appointment]:
-    gone = {i for i in changes.removed_ids if i in known}
+    removed = set(changes.removed_ids)
+    gone = {
+        i for i, a in known.items() if i in removed or (a.series_id is not None and a.series_id in removed)
+    }
     if changes.complete:
         start, end = changes.window_start or EARLIEST, changes.window_end or LATEST
         gone.update(
@@ -270,8 +290,15 @@ def _earliest_due(session: Session, ids: Sequence[int]) -> datetime | None:
 
 
 def record_sync_failure(
-    factory: sessionmaker[Session], connection_id: int, message: str, *, now: datetime, interval: timedelta
+    factory: sessionmaker[Session],
+    connection_id: int,
+    message: str,
+    *,
+    now: datetime,
+    interval: timedelta,
+    access_revoked: bool = False,
 ) -> SyncReport:
+    """Keep the error on the connection for its owner and schedule the retry (backing off)."""
     log.warning("calendar.sync.failed calendar=%s error=%s", connection_id, message)
     with factory.begin() as session:
         connection = session.get_one(CalendarConnection, connection_id)
@@ -279,8 +306,9 @@ def record_sync_failure(
         connection.last_sync_error_at = now
         connection.sync_failures += 1
         backoff = min(timedelta(minutes=2 ** min(connection.sync_failures - 1, 6)), MAX_BACKOFF)
-        connection.next_sync_at = now + min(backoff, interval)
-    return SyncReport(connection_id=connection_id, error=message)
+        # Revoked access only comes back when the owner reconnects (which syncs at once).
+        connection.next_sync_at = now + (REVOKED_RETRY if access_revoked else min(backoff, interval))
+    return SyncReport(connection_id=connection_id, error=message, access_revoked=access_revoked)
 
 
 __all__ = ["RemoteEvent", "SyncReport", "apply_changes", "sync_connection"]

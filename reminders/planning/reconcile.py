@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from reminders.batching import chunks
@@ -158,6 +158,18 @@ def _cancel(row: Reminder, reason: CancelReason, now: datetime) -> None:
     row.state = ReminderState.CANCELLED
     row.reason = reason
     row.updated_at = now
+
+
+def cancel_scheduled_from(session: Session, calendar_id: int, reason: CancelReason, *, now: datetime) -> int:
+    """Cancel every still-scheduled reminder of a calendar's appointments; returns how many."""
+    in_calendar = select(Appointment.id).where(Appointment.calendar_id == calendar_id)
+    result = session.execute(
+        update(Reminder)
+        .where(Reminder.appointment_id.in_(in_calendar), Reminder.state == ReminderState.SCHEDULED)
+        .values(state=ReminderState.CANCELLED, reason=reason, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def cancel_scheduled(

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 
 from reminders.bootstrap import Services
 from reminders.web import queries
-
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.filters["masked"] = queries.mask_number
+from reminders.web.google_pages import google_router
+from reminders.web.rendering import TEMPLATES
+from reminders.web.session import csrf_token, read_session, remember
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-wired services."""
     app = FastAPI(title="reminders", docs_url=None, redoc_url=None)
+    app.include_router(google_router(services))
+    secure = services.settings.public_url.startswith("https://")
 
     @app.get("/", response_class=HTMLResponse)
     def index(request: Request, account: Annotated[int | None, Query()] = None) -> HTMLResponse:
+        browser = read_session(request, services.signer)
         with services.factory.begin() as session:
             found = queries.account_for_page(session, account)
             if found is None:
@@ -37,8 +38,12 @@ def create_app(services: Services) -> FastAPI:
                 "outbox": queries.outbox(session, found.id),
                 "when": lambda dt: queries.local(dt, found.timezone),
                 "now": queries.local(services.clock(), found.timezone),
+                "csrf": csrf_token(browser, services.signer),
+                "google_enabled": bool(services.settings.google_client_id),
             }
-            return TEMPLATES.TemplateResponse(request, "index.html", context)
+            response = TEMPLATES.TemplateResponse(request, "index.html", context)
+            remember(response, browser, services.signer, secure=secure)
+            return response
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

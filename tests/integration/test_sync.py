@@ -264,3 +264,20 @@ def test_an_appointment_moved_beyond_the_horizon_loses_its_reminders_until_it_co
 def snapshot(*events: RemoteEvent, now: datetime) -> CalendarChanges:
     """An open-ended complete snapshot, as a Google full sync delivers it (no window end)."""
     return CalendarChanges(cursor="x", events=events, complete=True, window_start=now - timedelta(days=1))
+
+
+def test_removing_a_series_id_removes_every_instance_of_it(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    start = clock() + timedelta(days=3)
+    instances = [
+        replace(event(f"weekly/{i}", start + timedelta(weeks=i)), series_id="weekly") for i in range(3)
+    ]
+    with services.factory.begin() as session:
+        apply_changes(session, calendar_id, CalendarChanges(cursor="1", events=instances), now=clock())
+        report = apply_changes(
+            session, calendar_id, CalendarChanges(cursor="2", removed_ids=["weekly"]), now=clock()
+        )
+
+    assert report.removed == 3
+    assert {a.status for a in appointments_of(services)} == {"removed"}

@@ -1,0 +1,111 @@
+"""Benchmark: Google full sync of 10,000 events and incremental sync of 10 changes, against the emulator.
+
+    python -m bench.google [--database-url URL] [--events 10000]
+
+Targets (issue 3): full sync ≤ 10 s, incremental sync of 10 changes ≤ 0.3 s on a 2-core machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from bench.run import fresh_database, timed
+from connectors.calendars.google import GoogleToken
+from connectors.sms.console import ConsoleGateway
+from reminders.bootstrap import build_services
+from reminders.calendars import grants
+from reminders.calendars.configure import add_rule
+from reminders.calendars.service import sync_one
+from reminders.models import Account, CalendarConnection
+from reminders.settings import Settings
+from tests.emulators.google import GoogleEmulator
+
+OWNER = "bench@salon.example"
+CALENDAR = "bench@group.calendar.google.com"
+NOW = datetime.now(UTC).replace(microsecond=0)
+READONLY = "https://www.googleapis.com/auth/calendar.readonly"
+
+
+def event(i: int, *, moved: bool = False) -> dict[str, object]:
+    start = NOW + timedelta(days=1 + i % 59, minutes=15 * (i % 40), hours=1 if moved else 0)
+    return {
+        "id": f"bench{i:06d}",
+        "summary": f"Termin {i}",
+        "location": f"07{8 + i % 2} {100 + i % 900:03d} {10 + i % 90:02d} {10 + (i // 90) % 90:02d}",
+        "description": f"<p>Behandlung {i}</p>",
+        "start": {"dateTime": start.isoformat(), "timeZone": "Europe/Zurich"},
+        "end": {"dateTime": (start + timedelta(minutes=45)).isoformat(), "timeZone": "Europe/Zurich"},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--events", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, GoogleEmulator() as google:
+        google.add_user(OWNER)
+        google.add_calendar(OWNER, CALENDAR, "Bench")
+        for i in range(args.events):
+            google.put_event(CALENDAR, event(i))
+        url = fresh_database(args.database_url, Path(tmp))
+        print(f"database: {url.split('://')[0]}; Google full sync of {args.events} events, then 10 changes")
+        settings = Settings(
+            env="test",
+            database_url=url,
+            data_dir=Path(tmp),
+            google_client_id=google.client_id,
+            google_client_secret=SecretStr(google.client_secret),
+            google_auth_url=google.auth_url,
+            google_token_url=google.token_url,
+            google_revoke_url=google.revoke_url,
+            google_api_url=google.api_url,
+        )
+        services = build_services(settings, gateway=ConsoleGateway(quiet=True))
+        access, refresh = google.issue_tokens(OWNER, [READONLY])
+        token = GoogleToken(access, refresh, NOW + timedelta(hours=1), (READONLY,))
+        with services.factory.begin() as session:
+            account = Account(name="Bench")
+            session.add(account)
+            session.flush()
+            grant = grants.store_grant(
+                session,
+                services.cipher,
+                account_id=account.id,
+                provider="google",
+                subject=OWNER,
+                token_json=token.to_json(),
+                scopes="",
+                now=NOW,
+            )
+            connection = CalendarConnection(
+                account_id=account.id,
+                provider="google",
+                external_id=CALENDAR,
+                name="Bench",
+                grant_id=grant.id,
+                timezone="Europe/Zurich",
+            )
+            session.add(connection)
+            session.flush()
+            for rule in ("24h", "2h"):
+                add_rule(session, connection.id, rule)
+            connection_id = connection.id
+        full, _ = timed("full sync (pages, store, numbers, plan)", lambda: sync_one(services, connection_id))
+        assert full.error is None, full.error
+        print(f"  created {full.created}, reminders planned {full.reminders.planned}")
+        for i in range(10):
+            google.put_event(CALENDAR, event(i, moved=True))
+        changed, _ = timed("incremental sync, 10 moved events", lambda: sync_one(services, connection_id))
+        assert changed.error is None, changed.error
+        print(f"  updated {changed.updated}, reminders moved {changed.reminders.moved}")
+        services.close()
+
+
+if __name__ == "__main__":
+    main()
