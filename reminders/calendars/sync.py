@@ -27,6 +27,7 @@ from reminders.appointments.upsert import STATUS_REMOVED, apply_event, content_h
 from reminders.batching import chunks
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, ReminderRuleRow
 from reminders.planning.reconcile import (
+    NewReminders,
     ReconcileCounts,
     cancel_scheduled,
     policy_for,
@@ -207,11 +208,13 @@ def apply_changes(
         )
     to_plan = [a for a in to_plan if a.starts_at < horizon_end]
     existing = _reminders_by_appointment(session, [a.id for a in to_plan])
+    new = NewReminders()
     for appointment in to_plan:
         report.reminders.add(
-            reconcile(session, appointment, existing.get(appointment.id, ()), rules, policy, now=now)
+            reconcile(appointment, existing.get(appointment.id, ()), rules, policy, now=now, new=new)
         )
     session.flush()
+    new.insert(session)
     report.earliest_due = _earliest_due(session, [a.id for a in to_plan])
     report.warnings = tuple(warnings)
     return report

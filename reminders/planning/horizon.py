@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.batching import chunks
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, ReminderRuleRow
-from reminders.planning.reconcile import ReconcileCounts, policy_for, reconcile, rules_from_rows
+from reminders.planning.reconcile import NewReminders, ReconcileCounts, policy_for, reconcile, rules_from_rows
 from reminders.planning.rules import ReminderRule
 from reminders.reasons import ReminderState
 
@@ -71,6 +71,7 @@ def _plan(session: Session, ids: Sequence[int], now: datetime) -> ReconcileCount
     for reminder in session.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids))):
         existing.setdefault(reminder.appointment_id, []).append(reminder)
     rules_by_calendar: dict[int, list[ReminderRule]] = {}
+    new = NewReminders()
     for appointment, connection, account in rows:
         if connection.id not in rules_by_calendar:
             rule_rows = session.scalars(
@@ -79,6 +80,7 @@ def _plan(session: Session, ids: Sequence[int], now: datetime) -> ReconcileCount
             rules_by_calendar[connection.id] = list(rules_from_rows(rule_rows))
         rules = rules_by_calendar[connection.id]
         policy = policy_for(account, connection)
-        counts.add(reconcile(session, appointment, existing.get(appointment.id, ()), rules, policy, now=now))
+        counts.add(reconcile(appointment, existing.get(appointment.id, ()), rules, policy, now=now, new=new))
     session.flush()
+    new.insert(session)
     return counts
