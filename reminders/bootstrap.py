@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -44,6 +45,8 @@ class Services:
     clock: Clock = utcnow
     # Set by the in-process scheduler so a push notification can bring the next sync forward.
     wake_sync: Callable[[datetime], None] | None = None
+    # How connectors wait between retries (tests record the waits instead of sleeping).
+    sleep: Callable[[float], None] = time.sleep
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     @cached_property
@@ -95,6 +98,7 @@ class Services:
             default_timezone=default_timezone,
             on_token_refreshed=save,
             timeout=self.settings.sync_timeout_seconds,
+            sleep=self.sleep,
         )
 
     def calendar_source(
