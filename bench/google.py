@@ -12,8 +12,6 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pydantic import SecretStr
-
 from bench.run import fresh_database, timed
 from connectors.calendars.google import GoogleToken
 from connectors.sms.console import ConsoleGateway
@@ -24,6 +22,7 @@ from reminders.calendars.service import sync_one
 from reminders.models import Account, CalendarConnection
 from reminders.settings import Settings
 from tests.emulators.google import GoogleEmulator
+from tests.support.google import google_settings
 
 OWNER = "bench@salon.example"
 CALENDAR = "bench@group.calendar.google.com"
@@ -59,12 +58,7 @@ def main() -> None:
             env="test",
             database_url=url,
             data_dir=Path(tmp),
-            google_client_id=google.client_id,
-            google_client_secret=SecretStr(google.client_secret),
-            google_auth_url=google.auth_url,
-            google_token_url=google.token_url,
-            google_revoke_url=google.revoke_url,
-            google_api_url=google.api_url,
+            **google_settings(google),
         )
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         access, refresh = google.issue_tokens(OWNER, [READONLY])

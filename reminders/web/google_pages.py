@@ -29,6 +29,15 @@ def google_router(services: Services) -> APIRouter:
             account = queries.account_for_page(session, requested)
             return account.id if account else None
 
+    def form_account(request: Request, csrf: str) -> int | Response:
+        """The account a posted form acts for, or the refusal when its CSRF token is not this session's."""
+        found = account_id()
+        if found is None or not csrf_ok(read_session(request, signer), signer, csrf):
+            return message_page(
+                request, "Please try again", "The form expired; open it again.", status_code=403
+            )
+        return found
+
     @router.get("/calendars/google/connect")
     def connect(request: Request, account: int | None = None) -> Response:
         found = account_id(account)
@@ -84,12 +93,9 @@ def google_router(services: Services) -> APIRouter:
         calendar: Annotated[list[str] | None, Form()] = None,
         csrf: Annotated[str, Form()] = "",
     ) -> Response:
-        session = read_session(request, signer)
-        found = account_id()
-        if found is None or not csrf_ok(session, signer, csrf):
-            return message_page(
-                request, "Please try again", "The form expired; open it again.", status_code=403
-            )
+        found = form_account(request, csrf)
+        if isinstance(found, Response):
+            return found
         try:
             google_link.connect_calendars(
                 services, account_id=found, grant_id=grant_id, calendar_ids=calendar or []
@@ -119,12 +125,9 @@ def google_router(services: Services) -> APIRouter:
 
     @router.post("/calendars/{connection_id}/disconnect")
     def disconnect(request: Request, connection_id: int, csrf: Annotated[str, Form()] = "") -> Response:
-        session = read_session(request, signer)
-        found = account_id()
-        if found is None or not csrf_ok(session, signer, csrf):
-            return message_page(
-                request, "Please try again", "The form expired; open it again.", status_code=403
-            )
+        found = form_account(request, csrf)
+        if isinstance(found, Response):
+            return found
         try:
             google_link.disconnect(services, account_id=found, connection_id=connection_id)
         except google_link.ConnectError as exc:

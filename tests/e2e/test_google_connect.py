@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.sms.console import ConsoleGateway
@@ -30,6 +29,7 @@ from reminders.web.app import create_app
 from scheduler.clock import ReminderClock
 from tests.emulators.google import GoogleEmulator
 from tests.support.factories import make_account
+from tests.support.google import google_settings
 from tests.support.server import free_port, live_server
 
 MIDNIGHT = clock_time(0, 0)
@@ -57,12 +57,7 @@ def setup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
             database_url=database_url,
             data_dir=tmp_path,
             public_url=f"http://127.0.0.1:{port}",
-            google_client_id=google.client_id,
-            google_client_secret=SecretStr(google.client_secret),
-            google_auth_url=google.auth_url,
-            google_token_url=google.token_url,
-            google_revoke_url=google.revoke_url,
-            google_api_url=google.api_url,
+            **google_settings(google),
         )
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         with services.factory.begin() as session:

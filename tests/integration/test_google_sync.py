@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import select
 
 from connectors.calendars.google import GoogleToken
@@ -20,6 +19,7 @@ from reminders.models import Appointment, CalendarConnection, OAuthGrant, Remind
 from reminders.settings import Settings
 from tests.emulators.google import GoogleEmulator
 from tests.support.factories import make_account, make_calendar
+from tests.support.google import google_settings
 
 OWNER = "owner@praxis.example"
 CALENDAR = "praxis@group.calendar.google.com"
@@ -45,12 +45,7 @@ def linked(database_url: str, tmp_path: Path) -> Iterator[Linked]:
             database_url=database_url,
             data_dir=tmp_path,
             public_url="http://127.0.0.1:9",  # nothing listens: push deliveries fail, polling stays the truth
-            google_client_id=google.client_id,
-            google_client_secret=SecretStr(google.client_secret),
-            google_auth_url=google.auth_url,
-            google_token_url=google.token_url,
-            google_revoke_url=google.revoke_url,
-            google_api_url=google.api_url,
+            **google_settings(google),
         )
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         waits: list[float] = []

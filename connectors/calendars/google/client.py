@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import google_auth_httplib2
 import httplib2
@@ -42,6 +41,7 @@ from connectors.calendars.base import (
 )
 from connectors.calendars.google.oauth import GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.google.parse import Removal, UnreadableEvent, lookup_zone, parse_event
+from connectors.calendars.urls import origin
 
 __all__ = ["CalendarInfo", "Channel", "GoogleCalendarSource"]
 
@@ -439,11 +439,11 @@ class GoogleCalendarSource:
                 "the administrator must check the Google settings"
             )
         return CalendarUnavailable(
-            f"Could not renew Google access at {_host(self._endpoints.token_url)}; will retry"
+            f"Could not renew Google access at {origin(self._endpoints.token_url)}; will retry"
         )
 
     def _api_host(self) -> str:
-        return _host(self._endpoints.api_url)
+        return origin(self._endpoints.api_url)
 
     # --- tokens -----------------------------------------------------------------------------------
 
@@ -554,16 +554,6 @@ def _network_reason(exc: BaseException) -> str:
     if isinstance(exc, ConnectionError):
         return "connection failed"
     return type(exc).__name__
-
-
-def _host(url: str) -> str:
-    """Scheme, host and port only."""
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "the configured address"
 
 
 def _text(raw: object) -> str:

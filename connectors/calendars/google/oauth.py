@@ -35,6 +35,7 @@ from oauthlib.oauth2.rfc6749.errors import (  # type: ignore[import-untyped]
 )
 
 from connectors.calendars.base import AccessRevoked, CalendarUnavailable
+from connectors.calendars.urls import origin
 
 __all__ = [
     "CALENDAR_SCOPES",
@@ -204,7 +205,7 @@ def exchange_code(
         raise OAuthFailed(_oauth_error_message(exc)) from exc
     except OSError as exc:  # requests' errors are OSErrors: refused, reset, timeout, DNS, TLS
         raise OAuthFailed(
-            f"Could not reach Google's sign-in service ({_host(endpoints.token_url)}); "
+            f"Could not reach Google's sign-in service ({origin(endpoints.token_url)}); "
             "please try connecting the calendar again."
         ) from exc
     finally:
@@ -234,7 +235,7 @@ def revoke(endpoints: GoogleEndpoints, token: str, http: httpx.Client) -> None:
         )
     except httpx.HTTPError as exc:
         raise CalendarUnavailable(
-            f"Could not reach Google ({_host(endpoints.revoke_url)}) to withdraw access; try again later."
+            f"Could not reach Google ({origin(endpoints.revoke_url)}) to withdraw access; try again later."
         ) from exc
     if response.status_code == 200:
         return
@@ -289,7 +290,7 @@ def _loopback_http_allowed(url: str) -> Iterator[None]:
             yield
         except InsecureTransportError as exc:
             raise ValueError(
-                f"Google OAuth endpoint {_host(url)} must use https:// "
+                f"Google OAuth endpoint {origin(url)} must use https:// "
                 f"(set {_INSECURE}=1 to allow plain http in a test setup)"
             ) from exc
         return
@@ -362,13 +363,3 @@ def _json_error(response: httpx.Response) -> str | None:
         return None
     error = data.get("error") if isinstance(data, dict) else None
     return error if isinstance(error, str) else None
-
-
-def _host(url: str) -> str:
-    """Scheme, host and port only: enough to act on, nothing secret."""
-    parts = urlsplit(url)
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{parts.hostname}{port}" if parts.hostname else "the configured address"
