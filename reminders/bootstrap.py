@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from connectors.calendars.base import CalendarSource
 from connectors.calendars.google import GoogleCalendarSource, GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.ics import IcsCalendarSource
+from connectors.calendars.microsoft import MicrosoftApp, MicrosoftCalendarSource, TokenCacheState
 from connectors.sms.base import SmsGateway
 from connectors.sms.console import ConsoleGateway
 from reminders.calendars.grants import save_refreshed_token, token_of
@@ -101,6 +102,38 @@ class Services:
             sleep=self.sleep,
         )
 
+    @property
+    def microsoft_app(self) -> MicrosoftApp:
+        """This installation's OAuth client at Microsoft (or an emulator)."""
+        s = self.settings
+        return MicrosoftApp(
+            client_id=s.microsoft_client_id,
+            client_secret=s.microsoft_client_secret.get_secret_value(),
+            authority=s.microsoft_authority,
+            redirect_uri=s.public_url.rstrip("/") + "/oauth/microsoft/callback",
+            ca_bundle=s.microsoft_ca_bundle or None,
+        )
+
+    def microsoft_source(
+        self, calendar_id: str, grant: OAuthGrant, default_timezone: str
+    ) -> MicrosoftCalendarSource:
+        """An Outlook calendar read with a grant's token cache; a changed cache is saved back (encrypted)."""
+        grant_id = grant.id
+
+        def save(state: TokenCacheState) -> None:
+            save_refreshed_token(self.factory, self.cipher, grant_id, state.to_json(), now=self.clock())
+
+        return MicrosoftCalendarSource(
+            calendar_id,
+            TokenCacheState.from_json(token_of(self.cipher, grant)),
+            app=self.microsoft_app,
+            graph_url=self.settings.microsoft_graph_url,
+            default_timezone=default_timezone,
+            on_cache_changed=save,
+            timeout=self.settings.sync_timeout_seconds,
+            sleep=self.sleep,
+        )
+
     def calendar_source(
         self, connection: CalendarConnection, account: Account, grant: OAuthGrant | None = None
     ) -> CalendarSource:
@@ -110,6 +143,8 @@ class Services:
             return IcsCalendarSource(connection.external_id, http=self.http, default_timezone=zone)
         if connection.provider == "google" and grant is not None:
             return self.google_source(connection.external_id, grant, zone)
+        if connection.provider == "microsoft" and grant is not None:
+            return self.microsoft_source(connection.external_id, grant, zone)
         raise UnsupportedProvider(f"Calendars of type {connection.provider!r} are not supported yet.")
 
     def dispatcher(self) -> Dispatcher:

@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     microsoft_authority: str = "https://login.microsoftonline.com/common"
     microsoft_graph_url: str = "https://graph.microsoft.com/v1.0"
     microsoft_ca_bundle: str = ""
+    # Graph caps event subscriptions (4,230 minutes in the docs read; some sources say 10,080).
+    microsoft_subscription_minutes: int = Field(4230, ge=45, le=10080)
 
     # E-mail alerts
     smtp_host: str = ""

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from reminders.bootstrap import Services
-from reminders.calendars import google_link
+from reminders.calendars import google_link, microsoft_link
 from reminders.calendars import service as calendar_service
 from reminders.planning import horizon as horizon_planning
 
@@ -57,8 +57,8 @@ def recover_leases(services: Services) -> None:
 
 
 def renew_channels(services: Services) -> None:
-    """Replace push channels before they expire (polling covers any gap)."""
-    renewed = google_link.renew_channels(services)
+    """Replace Google channels and renew Graph subscriptions before they expire (polling covers any gap)."""
+    renewed = google_link.renew_channels(services) + microsoft_link.renew_subscriptions(services)
     if renewed:
         log.info("push.channels.renewed count=%s", renewed)
 

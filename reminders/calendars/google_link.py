@@ -1,22 +1,15 @@
-"""Connecting Google calendars: consent, picking calendars, push channels, disconnecting.
-
-The consent round trip is bound to the browser session that started it: the `state` sent to
-Google is a signed nonce, and the callback must come back in the same session, once, within a
-few minutes. The PKCE verifier stays on the server.
-"""
+"""Connecting Google calendars: consent, picking calendars, push channels, disconnecting."""
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from connectors.calendars.base import CalendarError
 from connectors.calendars.google import (
@@ -28,23 +21,24 @@ from connectors.calendars.google import (
     revoke,
 )
 from reminders.bootstrap import Services
-from reminders.calendars import grants
-from reminders.calendars.configure import add_rule
-from reminders.models import CalendarConnection, OAuthFlow, OAuthGrant
-from reminders.planning.reconcile import cancel_scheduled_from
-from reminders.reasons import CancelReason
+from reminders.calendars import grants, linking
+from reminders.calendars.linking import ConnectError, PickerEntry
+from reminders.models import CalendarConnection, OAuthGrant
+from reminders.settings import Settings
 
 log = logging.getLogger(__name__)
 
 PROVIDER = "google"
-FLOW_TTL = timedelta(minutes=15)
-PUSH_DEBOUNCE = timedelta(seconds=2)
+LABEL = "Google"
 RENEW_BEFORE = timedelta(hours=1)
-DEFAULT_RULES = ("24h",)
+PUSH_DEBOUNCE = linking.PUSH_DEBOUNCE
+
+__all__ = ["ConnectError", "PushResult"]
 
 
-class ConnectError(Exception):
-    """Connecting failed in a way the owner can act on; the message says how."""
+def is_configured(settings: Settings) -> bool:
+    """Whether this installation has a Google OAuth client."""
+    return bool(settings.google_client_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,51 +51,29 @@ class PushResult:
 
 def start_connect(services: Services, *, account_id: int, session_id: str) -> str:
     """The URL of Google's consent page for this account, with a state bound to the browser session."""
-    now = services.clock()
-    nonce = secrets.token_urlsafe(24)
+    nonce, state = linking.new_nonce_state(services)
     with services.factory.begin() as session:
-        has_refresh = _live_grant(session, account_id) is not None
+        has_refresh = linking.live_grant(session, account_id, PROVIDER) is not None
         url, verifier = authorization_request(
-            services.google_client,
-            services.google_endpoints,
-            state=services.signer.sign(nonce),
-            have_refresh_token=has_refresh,
+            services.google_client, services.google_endpoints, state=state, have_refresh_token=has_refresh
         )
-        session.add(
-            OAuthFlow(
-                nonce=nonce,
-                account_id=account_id,
-                provider=PROVIDER,
-                session_id=session_id,
-                code_verifier=verifier,
-                created_at=now,
-            )
-        )
+        linking.store_flow(services, session, nonce=nonce, account_id=account_id, provider=PROVIDER,
+                           session_id=session_id, secret=verifier)  # fmt: skip
     return url
 
 
-def finish_connect(services: Services, *, state: str, code: str, session_id: str) -> int:
+def finish_connect(services: Services, *, state: str, query: Mapping[str, str], session_id: str) -> int:
     """Exchange the code from Google's redirect for tokens and keep them; returns the grant id."""
-    now = services.clock()
-    nonce = services.signer.unsign(state)
-    if nonce is None:
-        raise ConnectError("This Google sign-in link is not valid. Please start connecting again.")
-    with services.factory.begin() as session:
-        flow = session.get(OAuthFlow, nonce)
-        if flow is None or flow.used_at is not None or not hmac.compare_digest(flow.session_id, session_id):
-            raise ConnectError(
-                "This Google sign-in was already used or started elsewhere. Please start again."
-            )
-        if flow.created_at < now - FLOW_TTL:
-            raise ConnectError("The Google sign-in took too long. Please start connecting again.")
-        flow.used_at = now
-        account_id, verifier = flow.account_id, flow.code_verifier
+    code = query.get("code", "")
+    account_id, verifier = linking.consume_flow(
+        services, state=state, session_id=session_id, provider=PROVIDER, label=LABEL
+    )
     token = exchange_code(
         services.google_client, services.google_endpoints, code=code, code_verifier=verifier
     )
     with services.factory.begin() as session:
         if token.refresh_token is None:  # Google sends one only on first consent; keep the one we have
-            previous = _live_grant(session, account_id)
+            previous = linking.live_grant(session, account_id, PROVIDER)
             if previous is None:
                 raise ConnectError(
                     "Google did not grant lasting access. Please connect again and allow access."
@@ -116,21 +88,27 @@ def finish_connect(services: Services, *, state: str, code: str, session_id: str
             subject="",
             token_json=token.to_json(),
             scopes=" ".join(token.scopes),
-            now=now,
+            now=services.clock(),
         )
         return grant.id
 
 
-def calendars_of_grant(services: Services, *, account_id: int, grant_id: int) -> list[CalendarInfo]:
+def calendars_of_grant(services: Services, *, account_id: int, grant_id: int) -> list[PickerEntry]:
     """The Google calendars a grant can read (for the picker)."""
+    return [
+        PickerEntry(c.id, c.summary or c.id, c.primary, c.time_zone)
+        for c in _calendar_list(services, account_id=account_id, grant_id=grant_id)
+    ]
+
+
+def _calendar_list(services: Services, *, account_id: int, grant_id: int) -> list[CalendarInfo]:
     with services.factory.begin() as session:
-        grant = _grant(session, account_id, grant_id)
-        source = services.google_source("primary", grant, "UTC")
+        source = services.google_source("primary", linking.usable_grant(session, account_id, grant_id), "UTC")
     calendars = source.list_calendars()
     primary = next((c for c in calendars if c.primary), None)
     if primary is not None:
         with services.factory.begin() as session:
-            _grant(session, account_id, grant_id).subject = primary.id
+            linking.usable_grant(session, account_id, grant_id).subject = primary.id
     return calendars
 
 
@@ -139,30 +117,22 @@ def connect_calendars(
 ) -> list[int]:
     """Connect the chosen calendars (each its own connection), sync them and start push; returns their ids."""
     available = {c.id: c for c in calendars_of_grant(services, account_id=account_id, grant_id=grant_id)}
-    unknown = [c for c in calendar_ids if c not in available]
-    if unknown or not calendar_ids:
+    if not calendar_ids or any(c not in available for c in calendar_ids):
         raise ConnectError("Choose at least one of the calendars listed.")
-    connected: list[int] = []
     with services.factory.begin() as session:
-        for calendar_id in calendar_ids:
-            info = available[calendar_id]
-            connection = _connection_for(session, account_id, calendar_id)
-            if connection is None:
-                connection = CalendarConnection(
-                    account_id=account_id,
-                    provider=PROVIDER,
-                    external_id=calendar_id,
-                    name=info.summary or calendar_id,
-                )
-                session.add(connection)
-                session.flush()
-                for rule in DEFAULT_RULES:
-                    add_rule(session, connection.id, rule)
-            connection.grant_id, connection.timezone = grant_id, info.time_zone or connection.timezone
-            connection.disconnected_at, connection.enabled = None, True
-            connection.next_sync_at, connection.sync_failures, connection.last_sync_error = None, 0, None
-            connected.append(connection.id)
-    from reminders.calendars.service import sync_one  # the sync service depends on this module's callers
+        connected = [
+            linking.link_connection(
+                session,
+                account_id=account_id,
+                provider=PROVIDER,
+                calendar_id=calendar_id,
+                name=available[calendar_id].name,
+                timezone=available[calendar_id].time_zone,
+                grant_id=grant_id,
+            ).id
+            for calendar_id in calendar_ids
+        ]
+    from reminders.calendars.service import sync_one  # the sync service imports the connectors' wiring
 
     for connection_id in connected:
         sync_one(services, connection_id)
@@ -182,21 +152,17 @@ def ensure_channel(services: Services, connection_id: int) -> bool:
         old = (connection.push_channel_id, connection.push_resource_id)
     channel_id, token = uuid.uuid4().hex, secrets.token_urlsafe(32)
     address = services.settings.public_url.rstrip("/") + "/webhooks/google"
+    ttl = services.settings.google_channel_ttl_seconds
     try:
-        channel = source.watch(
-            channel_id=channel_id,
-            address=address,
-            token=token,
-            ttl_seconds=services.settings.google_channel_ttl_seconds,
-        )
+        channel = source.watch(channel_id=channel_id, address=address, token=token, ttl_seconds=ttl)
     except CalendarError as exc:
         log.warning("google.watch.failed calendar=%s error=%s", connection_id, exc)
         return False
     with services.factory.begin() as session:
         connection = session.get_one(CalendarConnection, connection_id)
         connection.push_channel_id, connection.push_resource_id = channel.id, channel.resource_id
-        ttl = timedelta(seconds=services.settings.google_channel_ttl_seconds)
-        connection.push_token, connection.push_expires_at = token, channel.expiration or now + ttl
+        connection.push_token = token
+        connection.push_expires_at = channel.expiration or now + timedelta(seconds=ttl)
     if old[0] and old[1]:
         _stop_quietly(source, old[0], old[1])
     log.info("google.watch.started calendar=%s expires=%s", connection_id, channel.expiration)
@@ -205,22 +171,12 @@ def ensure_channel(services: Services, connection_id: int) -> bool:
 
 def handle_push(services: Services, *, channel_id: str, token: str, resource_state: str) -> PushResult:
     """A notification from Google: verify it, then ask for a (debounced) incremental sync."""
-    now = services.clock()
     with services.factory.begin() as session:
-        connection = session.scalars(
-            select(CalendarConnection).where(CalendarConnection.push_channel_id == channel_id)
-        ).first()
-        if (
-            connection is None
-            or not connection.push_token
-            or not hmac.compare_digest(connection.push_token, token)
-        ):
+        connection = linking.connection_by_channel(session, channel_id)
+        if connection is None or not linking.push_secret_matches(connection, token):
             return PushResult(accepted=False)
-        if resource_state == "sync":  # the channel's hello; nothing changed yet
-            return PushResult(accepted=True, connection_id=connection.id)
-        due = now + PUSH_DEBOUNCE
-        if connection.next_sync_at is None or connection.next_sync_at > due:
-            connection.next_sync_at = due  # several notifications in a burst make one sync
+        if resource_state != "sync":  # "sync" is the channel's hello; nothing changed yet
+            linking.sync_soon(connection, services.clock())
         return PushResult(accepted=True, connection_id=connection.id)
 
 
@@ -251,17 +207,14 @@ def disconnect(services: Services, *, account_id: int, connection_id: int) -> in
         grant = session.get(OAuthGrant, connection.grant_id) if connection.grant_id else None
         channel = (connection.push_channel_id, connection.push_resource_id)
         source = services.google_source(connection.external_id, grant, "UTC") if grant else None
-        others = (
-            [c for c in grants.connections_of(session, grant.id) if c.id != connection_id] if grant else []
-        )
-        connection.disconnected_at, connection.enabled, connection.next_sync_at = now, False, None
-        connection.push_channel_id = connection.push_resource_id = connection.push_token = None
-        connection.push_expires_at = None
-        cancelled = cancel_scheduled_from(session, connection_id, CancelReason.CALENDAR_DISCONNECTED, now=now)
+        last_user = grant is not None and not [
+            c for c in grants.connections_of(session, grant.id) if c.id != connection_id
+        ]
         token = (
-            GoogleToken.from_json(grants.token_of(services.cipher, grant)) if grant and not others else None
+            GoogleToken.from_json(grants.token_of(services.cipher, grant)) if grant and last_user else None
         )
-        if grant is not None and not others:
+        cancelled = linking.close_connection(session, connection, now)
+        if grant is not None and last_user:
             grants.mark_revoked(session, grant.id, "disconnected by the owner", now=now)
     if source is not None and channel[0] and channel[1]:
         _stop_quietly(source, channel[0], channel[1])
@@ -280,30 +233,17 @@ def _stop_quietly(source: GoogleCalendarSource, channel_id: str, resource_id: st
         log.info("google.channel.stop_failed channel=%s error=%s", channel_id, exc)
 
 
-def _live_grant(session: Session, account_id: int) -> OAuthGrant | None:
-    stmt = (
-        select(OAuthGrant)
-        .where(
-            OAuthGrant.account_id == account_id,
-            OAuthGrant.provider == PROVIDER,
-            OAuthGrant.revoked_at.is_(None),
-        )
-        .order_by(OAuthGrant.id.desc())
-    )
-    return session.scalars(stmt).first()
+class _Linker:
+    """This module's functions as a `linking.Linker` (mypy does not take modules for protocols)."""
+
+    PROVIDER = PROVIDER
+    LABEL = LABEL
+    is_configured = staticmethod(is_configured)
+    start_connect = staticmethod(start_connect)
+    finish_connect = staticmethod(finish_connect)
+    calendars_of_grant = staticmethod(calendars_of_grant)
+    connect_calendars = staticmethod(connect_calendars)
+    disconnect = staticmethod(disconnect)
 
 
-def _grant(session: Session, account_id: int, grant_id: int) -> OAuthGrant:
-    grant = session.get(OAuthGrant, grant_id)
-    if grant is None or grant.account_id != account_id or grant.revoked_at is not None:
-        raise ConnectError("That Google access is not available any more. Please connect again.")
-    return grant
-
-
-def _connection_for(session: Session, account_id: int, calendar_id: str) -> CalendarConnection | None:
-    stmt = select(CalendarConnection).where(
-        CalendarConnection.account_id == account_id,
-        CalendarConnection.provider == PROVIDER,
-        CalendarConnection.external_id == calendar_id,
-    )
-    return session.scalars(stmt).first()
+LINKER: linking.Linker = _Linker()

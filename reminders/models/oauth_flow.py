@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reminders.models.base import Base, BigId, CreatedAtMixin
 
 
 class OAuthFlow(CreatedAtMixin, Base):
-    """A consent round trip in progress: the `state` sent to the provider and the PKCE verifier."""
+    """A consent round trip in progress: the nonce in the `state` sent to the provider, and its secrets."""
 
     __tablename__ = "oauth_flow"
 
@@ -18,5 +18,6 @@ class OAuthFlow(CreatedAtMixin, Base):
     provider: Mapped[str] = mapped_column(String(16))
     # The browser session that started the flow; the callback must come back in the same one.
     session_id: Mapped[str] = mapped_column(String(64))
-    code_verifier: Mapped[str] = mapped_column(String(256))
+    # Encrypted: the PKCE verifier (Google) or MSAL's whole flow (Microsoft). Never in a URL or cookie.
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
     used_at: Mapped[datetime | None]

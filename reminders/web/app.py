@@ -10,15 +10,17 @@ from sqlalchemy import text
 
 from reminders.bootstrap import Services
 from reminders.web import queries
-from reminders.web.google_pages import google_router
+from reminders.web.calendar_pages import LINKERS, calendar_router
 from reminders.web.rendering import TEMPLATES
 from reminders.web.session import csrf_token, read_session, remember
+from reminders.web.webhooks import webhook_router
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-wired services."""
     app = FastAPI(title="reminders", docs_url=None, redoc_url=None)
-    app.include_router(google_router(services))
+    app.include_router(calendar_router(services))
+    app.include_router(webhook_router(services))
     secure = services.settings.public_url.startswith("https://")
 
     @app.get("/", response_class=HTMLResponse)
@@ -39,7 +41,11 @@ def create_app(services: Services) -> FastAPI:
                 "when": lambda dt: queries.local(dt, found.timezone),
                 "now": queries.local(services.clock(), found.timezone),
                 "csrf": csrf_token(browser, services.signer),
-                "google_enabled": bool(services.settings.google_client_id),
+                "providers": [
+                    (name, linker.LABEL)
+                    for name, linker in LINKERS.items()
+                    if linker.is_configured(services.settings)
+                ],
             }
             response = TEMPLATES.TemplateResponse(request, "index.html", context)
             remember(response, browser, services.signer, secure=secure)

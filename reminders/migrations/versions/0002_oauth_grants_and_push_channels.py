@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 23:24:14.910700
+Create Date: 2026-11-24 23:56:40.205603
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("account_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("provider", sa.String(length=16), nullable=False),
         sa.Column("session_id", sa.String(length=64), nullable=False),
-        sa.Column("code_verifier", sa.String(length=256), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
         sa.Column("used_at", reminders.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", reminders.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
