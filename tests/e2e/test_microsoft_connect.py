@@ -236,3 +236,28 @@ def test_disconnecting_deletes_the_subscription_and_cancels_future_reminders(set
     assert {(r.state, r.reason) for r in reminders(setup)} == {
         (ReminderState.CANCELLED, CancelReason.CALENDAR_DISCONNECTED)
     }
+
+
+def test_polling_follows_a_recurring_series_and_cancellations(setup: Setup) -> None:
+    connection_id = connect(setup)
+    first = soon()
+    wall = first.replace(tzinfo=None)
+    series = graph_event("series", first)
+    series["recurrence"] = {
+        "pattern": {"type": "daily", "interval": 1},
+        "range": {"type": "numbered", "startDate": wall.date().isoformat(), "numberOfOccurrences": 3},
+    }
+    series["start"] = {"dateTime": wall.isoformat(), "timeZone": "UTC"}
+    setup.ms.put_event(OWNER, CALENDAR, series)
+    setup.ms.put_event(OWNER, CALENDAR, graph_event("single", first + timedelta(hours=5)))
+    assert sync_one(setup.services, connection_id).error is None
+    occurrences = [a for a in appointments(setup) if a.series_id == "series"]
+    assert len(occurrences) == 3
+    assert all(a.recipient == "+41791234567" for a in occurrences)
+
+    setup.ms.cancel_occurrence(OWNER, CALENDAR, "series", (wall + timedelta(days=1)).isoformat())
+    setup.ms.put_event(OWNER, CALENDAR, graph_event("single", first + timedelta(hours=5), isCancelled=True))
+    assert sync_one(setup.services, connection_id).error is None
+
+    statuses = sorted(a.status for a in appointments(setup))
+    assert statuses == ["confirmed", "confirmed", "removed", "removed"]
