@@ -16,13 +16,11 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import random
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import google_auth_httplib2
@@ -41,6 +39,7 @@ from connectors.calendars.base import (
 )
 from connectors.calendars.google.oauth import GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.google.parse import Removal, UnreadableEvent, lookup_zone, parse_event
+from connectors.calendars.retry import retry_after_seconds, retry_wait
 from connectors.calendars.urls import origin
 
 __all__ = ["CalendarInfo", "Channel", "GoogleCalendarSource"]
@@ -52,8 +51,6 @@ _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"})
 _MAX_PAGES = 10_000
 _MAX_WARNINGS = 50
-_BACKOFF_BASE = 1.0
-_BACKOFF_CAP = 32.0
 
 _REVOKED = "Google access was revoked or expired; reconnect the calendar"
 _RATE_LIMITED = "Google is rate-limiting this calendar; will retry"
@@ -424,11 +421,12 @@ class GoogleCalendarSource:
         )
         if attempt >= self._max_retries:
             raise CalendarUnavailable(give_up)
-        retry_after = _retry_after(exc)
-        if retry_after is not None and retry_after > self._max_retry_after:
-            raise CalendarUnavailable(give_up)  # not worth holding a worker; the next sync retries
-        backoff = min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0**attempt) + random.uniform(0, _BACKOFF_BASE)
-        return max(backoff, retry_after if retry_after is not None else 0.0)
+        raw = exc.resp.get("retry-after") if hasattr(exc.resp, "get") else None
+        wait = retry_wait(attempt, retry_after_seconds(raw if isinstance(raw, str) else None),
+                          max_retry_after=self._max_retry_after)  # fmt: skip
+        if wait is None:
+            raise CalendarUnavailable(give_up)
+        return wait
 
     def _refresh_failure(self, exc: RefreshError) -> Exception:
         if self._token.refresh_token is None or _refresh_error_code(exc) == "invalid_grant":
@@ -494,26 +492,6 @@ def _reason(exc: HttpError) -> str | None:
         reason = details[0].get("reason")
         return reason if isinstance(reason, str) else None
     return None
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    """`Retry-After` in seconds (a number, maybe fractional, or an HTTP date)."""
-    raw = exc.resp.get("retry-after") if hasattr(exc.resp, "get") else None
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    try:
-        seconds = float(raw.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw.strip())
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def _refresh_error_code(exc: RefreshError) -> str | None:

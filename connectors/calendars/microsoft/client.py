@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import socket
 import ssl
 import time
@@ -30,7 +29,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -45,6 +43,7 @@ from connectors.calendars.base import (
 )
 from connectors.calendars.microsoft.auth import REVOKED, MicrosoftApp, MicrosoftSession, TokenCacheState
 from connectors.calendars.microsoft.parse import Removal, UnreadableEvent, lookup_zone, parse_event
+from connectors.calendars.retry import retry_after_seconds, retry_wait
 from connectors.calendars.urls import origin
 
 __all__ = ["CalendarInfo", "MicrosoftCalendarSource", "Subscription"]
@@ -55,8 +54,6 @@ _CURSOR_VERSION = 1
 _RESYNC_CODES = frozenset({"syncstatenotfound", "resyncrequired", "syncstateinvalid"})
 _MAX_PAGES = 10_000
 _MAX_WARNINGS = 50
-_BACKOFF_BASE = 1.0
-_BACKOFF_CAP = 32.0
 _CLIENT_STATE_MAX = 128
 
 _RATE_LIMITED = "Microsoft is rate-limiting this calendar; will retry"
@@ -437,12 +434,11 @@ class MicrosoftCalendarSource:
         )
         if attempt >= self._max_retries:
             raise CalendarUnavailable(give_up)
-        retry_after = _retry_after(response.headers.get("Retry-After"))
-        if retry_after is not None:
-            if retry_after > self._max_retry_after:
-                raise CalendarUnavailable(give_up)  # not worth holding a worker; the next sync retries
-            return retry_after
-        return min(_BACKOFF_CAP, _BACKOFF_BASE * 2.0**attempt) + random.uniform(0, _BACKOFF_BASE)
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+        wait = retry_wait(attempt, retry_after, max_retry_after=self._max_retry_after)
+        if wait is None:
+            raise CalendarUnavailable(give_up)
+        return wait
 
     def _token(self) -> str:
         if self._bearer is None:
@@ -490,25 +486,6 @@ def _error_code(response: httpx.Response) -> str:
     error = data.get("error") if isinstance(data, Mapping) else None
     code = error.get("code") if isinstance(error, Mapping) else None
     return code if isinstance(code, str) else ""
-
-
-def _retry_after(raw: str | None) -> float | None:
-    """`Retry-After` in seconds (a number, maybe fractional, or an HTTP date)."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        seconds = float(raw.strip())
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(raw.strip())
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def _network_reason(exc: BaseException) -> str:
