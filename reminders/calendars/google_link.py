@@ -201,21 +201,11 @@ def disconnect(services: Services, *, account_id: int, connection_id: int) -> in
     """Stop push, revoke access if no other calendar uses it, cancel future reminders; returns how many."""
     now = services.clock()
     with services.factory.begin() as session:
-        connection = session.get(CalendarConnection, connection_id)
-        if connection is None or connection.account_id != account_id:
-            raise ConnectError("That calendar is not connected.")
-        grant = session.get(OAuthGrant, connection.grant_id) if connection.grant_id else None
+        connection, grant = linking.owned_connection(session, account_id, connection_id)
         channel = (connection.push_channel_id, connection.push_resource_id)
         source = services.google_source(connection.external_id, grant, "UTC") if grant else None
-        last_user = grant is not None and not [
-            c for c in grants.connections_of(session, grant.id) if c.id != connection_id
-        ]
-        token = (
-            GoogleToken.from_json(grants.token_of(services.cipher, grant)) if grant and last_user else None
-        )
-        cancelled = linking.close_connection(session, connection, now)
-        if grant is not None and last_user:
-            grants.mark_revoked(session, grant.id, "disconnected by the owner", now=now)
+        cancelled, released = linking.close_and_release(session, connection, grant, now)
+        token = GoogleToken.from_json(grants.token_of(services.cipher, grant)) if grant and released else None
     if source is not None and channel[0] and channel[1]:
         _stop_quietly(source, channel[0], channel[1])
     if token is not None:

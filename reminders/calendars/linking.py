@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.bootstrap import Services
+from reminders.calendars import grants
 from reminders.calendars.configure import add_rule
 from reminders.models import CalendarConnection, OAuthFlow, OAuthGrant
 from reminders.planning.reconcile import cancel_scheduled_from
@@ -207,3 +208,29 @@ class Linker(Protocol):
     def disconnect(self, services: Services, *, account_id: int, connection_id: int) -> int:
         """Disconnect a calendar; returns how many reminders were cancelled."""
         ...
+
+
+def owned_connection(
+    session: Session, account_id: int, connection_id: int
+) -> tuple[CalendarConnection, OAuthGrant | None]:
+    """A connection of this account and its grant; `ConnectError` when it is not the account's."""
+    connection = session.get(CalendarConnection, connection_id)
+    if connection is None or connection.account_id != account_id:
+        raise ConnectError("That calendar is not connected.")
+    grant = session.get(OAuthGrant, connection.grant_id) if connection.grant_id else None
+    return connection, grant
+
+
+def close_and_release(
+    session: Session, connection: CalendarConnection, grant: OAuthGrant | None, now: datetime
+) -> tuple[int, bool]:
+    """Close the connection and, if it was the grant's last calendar, mark the grant revoked.
+
+    Returns (reminders cancelled, whether the grant was released and the provider should be told).
+    """
+    others = [c for c in grants.connections_of(session, grant.id) if c.id != connection.id] if grant else []
+    cancelled = close_connection(session, connection, now)
+    if grant is None or others:
+        return cancelled, False
+    grants.mark_revoked(session, grant.id, "disconnected by the owner", now=now)
+    return cancelled, True

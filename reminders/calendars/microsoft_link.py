@@ -222,18 +222,11 @@ def disconnect(services: Services, *, account_id: int, connection_id: int) -> in
     """Delete the subscription, forget the token cache unless another calendar uses it, cancel reminders."""
     now = services.clock()
     with services.factory.begin() as session:
-        connection = session.get(CalendarConnection, connection_id)
-        if connection is None or connection.account_id != account_id:
-            raise ConnectError("That calendar is not connected.")
-        grant = session.get(OAuthGrant, connection.grant_id) if connection.grant_id else None
+        connection, grant = linking.owned_connection(session, account_id, connection_id)
         subscription = connection.push_channel_id
         source = services.microsoft_source(connection.external_id, grant, "UTC") if grant else None
-        last_user = grant is not None and not [
-            c for c in grants.connections_of(session, grant.id) if c.id != connection_id
-        ]
-        cancelled = linking.close_connection(session, connection, now)
-        if grant is not None and last_user:
-            grants.mark_revoked(session, grant.id, "disconnected by the owner", now=now)
+        cancelled, released = linking.close_and_release(session, connection, grant, now)
+        if grant is not None and released:
             grant.token = services.cipher.encrypt("{}")  # the cache is deleted: nothing can refresh it
     if source is not None and subscription:
         _unsubscribe_quietly(source, subscription)
