@@ -74,7 +74,8 @@ def demo(
     if summary.quiet_hours_note:
         console.print(f"[yellow]{summary.quiet_hours_note}[/yellow]")
     console.print(
-        "Two reminders fall due within five minutes; run [bold]reminders serve[/bold] to watch them go out."
+        "Two reminders fall due within five minutes: they appear in the outbox on the web page "
+        "while [bold]reminders serve[/bold] runs (make run starts it)."
     )
 
 
