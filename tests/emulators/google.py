@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -40,6 +40,7 @@ from tests.emulators.google_state import (
     default_fault_body,
     google_error,
 )
+from tests.emulators.serving import DispatchingHandler
 
 __all__ = ["GoogleEmulator", "GoogleEmulatorOptions", "RecordedRequest"]
 
@@ -52,38 +53,8 @@ class _Server(ThreadingHTTPServer):
     emulator: GoogleEmulator
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(DispatchingHandler):
     server: _Server
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        response = self.server.emulator._dispatch(self.command, self.path, dict(self.headers.items()), body)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PUT(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 class GoogleEmulator:

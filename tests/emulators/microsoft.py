@@ -26,7 +26,7 @@ import threading
 import time
 import traceback
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -51,6 +51,7 @@ from tests.emulators.microsoft_state import (
     finish,
     graph_error,
 )
+from tests.emulators.serving import DispatchingHandler
 
 __all__ = ["MicrosoftEmulator", "MicrosoftEmulatorOptions", "RecordedRequest"]
 
@@ -70,7 +71,7 @@ class _Server(ThreadingHTTPServer):
         self.emulator.internal_errors.append(traceback.format_exc())
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(DispatchingHandler):
     server: _Server
     timeout = 30
 
@@ -78,36 +79,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.request.settimeout(self.timeout)
         self.request.do_handshake()  # in the handler thread, not the accept loop
         super().setup()
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers: dict[str, str] = {}
-        for name in self.headers:
-            headers[name] = ", ".join(self.headers.get_all(name) or [])
-        response = self.server.emulator._dispatch(self.command, self.path, headers, body)
-        self.send_response(response.status)
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        if response.body:
-            self.wfile.write(response.body)
-
-    def do_GET(self) -> None:
-        self._handle()
-
-    def do_POST(self) -> None:
-        self._handle()
-
-    def do_PATCH(self) -> None:
-        self._handle()
-
-    def do_DELETE(self) -> None:
-        self._handle()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 class MicrosoftEmulator:
