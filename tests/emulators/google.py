@@ -34,13 +34,11 @@ from tests.emulators.google_state import (
     Fault,
     GoogleEmulatorOptions,
     GoogleState,
-    Headers,
-    RecordedRequest,
     Response,
     default_fault_body,
     google_error,
 )
-from tests.emulators.serving import DispatchingHandler
+from tests.emulators.serving import DispatchingHandler, Headers, RecordedRequest
 
 __all__ = ["GoogleEmulator", "GoogleEmulatorOptions", "RecordedRequest"]
 

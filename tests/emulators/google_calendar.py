@@ -33,7 +33,6 @@ from tests.emulators.google_state import (
     Instant,
     ListEntry,
     Override,
-    RecordedRequest,
     Response,
     StoredEvent,
     bad_request,
@@ -47,6 +46,7 @@ from tests.emulators.google_state import (
     series_of,
     to_instant,
 )
+from tests.emulators.serving import RecordedRequest
 
 API_PREFIX = "/calendar/v3/"
 SYNC_FORBIDDEN = (

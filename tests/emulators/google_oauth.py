@@ -6,27 +6,25 @@ Call these with the state lock held. Behaviour follows calendar-apis.md §2, §5
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import html
 import secrets
 import time
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from tests.emulators.google_state import (
     AccessToken,
     ApiError,
     AuthCode,
     GoogleState,
-    Headers,
-    RecordedRequest,
     RefreshToken,
     Response,
     auth_error,
     google_error,
 )
+from tests.emulators.serving import Headers, RecordedRequest, client_auth
 
 TOKEN_EXPIRED = "Token has been expired or revoked."
 
@@ -124,29 +122,16 @@ def authorize(state: GoogleState, req: RecordedRequest) -> Response:
 # POST /token
 
 
-def _client_auth(req: RecordedRequest, form: dict[str, str]) -> tuple[str | None, str | None, str]:
-    header = req.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None, "basic"
-        return unquote(user), unquote(password), "basic"
-    if "client_id" in form:
-        return form.get("client_id"), form.get("client_secret"), "body"
-    return None, None, "none"
-
-
 def token_request_record(req: RecordedRequest) -> dict[str, str]:
     """The parsed form of a /token call plus "auth": "basic", "body" or "none"."""
     form = req.form()
-    return {**form, "auth": _client_auth(req, form)[2]}
+    return {**form, "auth": client_auth(req, form)[2]}
 
 
 def token(state: GoogleState, req: RecordedRequest) -> Response:
     """The token endpoint: authorization_code (with PKCE) and refresh_token grants."""
     form = req.form()
-    client_id, client_secret, how = _client_auth(req, form)
+    client_id, client_secret, how = client_auth(req, form)
     if how == "basic" and form.get("client_id") not in (None, client_id):
         return _oauth_error(400, "invalid_request", "client_id in body and header differ")
     if not client_id:

@@ -41,17 +41,15 @@ from tests.emulators.microsoft_state import (
     ApiError,
     Consent,
     Fault,
-    Headers,
     MicrosoftEmulatorOptions,
     MicrosoftState,
-    RecordedRequest,
     Response,
     aad_error,
     default_fault_body,
     finish,
     graph_error,
 )
-from tests.emulators.serving import DispatchingHandler
+from tests.emulators.serving import DispatchingHandler, Headers, RecordedRequest
 
 __all__ = ["MicrosoftEmulator", "MicrosoftEmulatorOptions", "RecordedRequest"]
 

@@ -30,7 +30,6 @@ from tests.emulators.microsoft_state import (
     Calendar,
     DeltaCursor,
     MicrosoftState,
-    RecordedRequest,
     Response,
     Snapshot,
     Subscription,
@@ -46,6 +45,7 @@ from tests.emulators.microsoft_state import (
     split_occurrence_id,
     sync_state_gone,
 )
+from tests.emulators.serving import RecordedRequest
 
 API_PREFIX = "/v1.0"
 _DELTA_UNSUPPORTED = ("$select", "$expand", "$filter", "$orderby", "$search")

@@ -6,7 +6,6 @@ Call these with the state lock held. Behaviour follows calendar-apis.md §4 and 
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import html
 import secrets
@@ -15,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, urlencode, urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from tests.emulators.microsoft_state import (
     GRAPH_APP_ID,
@@ -23,9 +22,7 @@ from tests.emulators.microsoft_state import (
     OIDC_SCOPES,
     AccessToken,
     AuthCode,
-    Headers,
     MicrosoftState,
-    RecordedRequest,
     RefreshToken,
     Response,
     aad_error,
@@ -33,6 +30,7 @@ from tests.emulators.microsoft_state import (
     normalise_scope,
     unauthenticated,
 )
+from tests.emulators.serving import Headers, RecordedRequest, client_auth
 
 WELL_KNOWN_TENANTS = ("common", "organizations", "consumers")
 REVOKED_MESSAGES = {
@@ -237,23 +235,10 @@ def authorize(state: MicrosoftState, req: RecordedRequest) -> Response:
 # POST /{tenant}/oauth2/v2.0/token
 
 
-def _client_auth(req: RecordedRequest, form: dict[str, str]) -> tuple[str | None, str | None, str]:
-    header = req.headers.get("Authorization", "")
-    if header.lower().startswith("basic "):
-        try:
-            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
-            return None, None, "basic"
-        return unquote(user), unquote(password), "basic"
-    if "client_id" in form:
-        return form.get("client_id"), form.get("client_secret"), "body"
-    return None, None, "none"
-
-
 def token_request_record(req: RecordedRequest) -> dict[str, str]:
     """The parsed form of a token call plus "auth" ("basic", "body", "none") and any X-AnchorMailbox."""
     form = req.form()
-    record = {**form, "auth": _client_auth(req, form)[2]}
+    record = {**form, "auth": client_auth(req, form)[2]}
     anchor = req.headers.get("X-AnchorMailbox")
     if anchor:
         record["X-AnchorMailbox"] = anchor
@@ -263,7 +248,7 @@ def token_request_record(req: RecordedRequest) -> dict[str, str]:
 def token(state: MicrosoftState, req: RecordedRequest, base_url: str) -> Response:
     """The token endpoint: authorization_code (with PKCE) and refresh_token grants."""
     form = req.form()
-    client_id, client_secret, how = _client_auth(req, form)
+    client_id, client_secret, how = client_auth(req, form)
     if how == "basic" and form.get("client_id") not in (None, client_id):
         return _error(400, aad_error("invalid_request", 900144, "client_id in the body and header differ."))
     if not client_id:

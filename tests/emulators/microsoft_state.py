@@ -87,49 +87,6 @@ class MicrosoftEmulatorOptions:
 # Requests, responses and error bodies
 
 
-class Headers(dict[str, str]):
-    """Header names stored lower-cased; lookups ignore case."""
-
-    def __init__(self, items: dict[str, str] | None = None) -> None:
-        super().__init__({k.lower(): v for k, v in (items or {}).items()})
-
-    def __getitem__(self, key: str) -> str:
-        return super().__getitem__(key.lower())
-
-    def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and super().__contains__(key.lower())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return super().get(key.lower(), default)
-
-
-@dataclass
-class RecordedRequest:
-    """One request the emulator received."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: Headers
-    body: bytes
-    status: int | None = None  # the status the emulator answered with
-
-    def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.body)
-
-    def form(self) -> dict[str, str]:
-        """The body parsed as a form (first value of each field)."""
-        from urllib.parse import parse_qs
-
-        return {k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
-
-    def param(self, name: str) -> str | None:
-        """First value of a query parameter."""
-        values = self.query.get(name)
-        return values[0] if values else None
-
-
 @dataclass
 class Response:
     status: int

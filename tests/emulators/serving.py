@@ -1,10 +1,70 @@
-"""The HTTP plumbing every emulator shares: hand each request to the emulator, write its answer."""
+"""What every emulator shares: the recorded request, client authentication, and the HTTP handler."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
+from urllib.parse import parse_qs, unquote
+
+
+class Headers(dict[str, str]):
+    """Header names stored lower-cased; lookups ignore case."""
+
+    def __init__(self, items: dict[str, str] | None = None) -> None:
+        super().__init__({k.lower(): v for k, v in (items or {}).items()})
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+@dataclass
+class RecordedRequest:
+    """One request an emulator received."""
+
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Headers
+    body: bytes
+    status: int | None = None  # the status the emulator answered with
+
+    def json(self) -> Any:
+        """The body parsed as JSON."""
+        return json.loads(self.body)
+
+    def form(self) -> dict[str, str]:
+        """The body parsed as a form (first value of each field)."""
+        return {k: v[0] for k, v in parse_qs(self.body.decode(), keep_blank_values=True).items()}
+
+    def param(self, name: str) -> str | None:
+        """First value of a query parameter."""
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+def client_auth(req: RecordedRequest, form: dict[str, str]) -> tuple[str | None, str | None, str]:
+    """(client id, secret, how) of a token request; how is "basic", "body" (form fields) or "none"."""
+    header = req.headers.get("Authorization", "")
+    if header.lower().startswith("basic "):
+        try:
+            user, _, password = base64.b64decode(header[6:].strip()).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            return None, None, "basic"
+        return unquote(user), unquote(password), "basic"
+    if "client_id" in form:
+        return form.get("client_id"), form.get("client_secret"), "body"
+    return None, None, "none"
 
 
 class EmulatedResponse(Protocol):
