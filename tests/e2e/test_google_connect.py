@@ -8,8 +8,7 @@ service runs in uvicorn with its real scheduler, so push notifications travel em
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -22,7 +21,7 @@ from sqlalchemy import select
 from connectors.sms.console import ConsoleGateway
 from reminders.bootstrap import Services, build_services
 from reminders.calendars.service import sync_one
-from reminders.models import Appointment, CalendarConnection, OAuthGrant, Reminder
+from reminders.models import CalendarConnection, OAuthGrant
 from reminders.reasons import CancelReason, ReminderState
 from reminders.settings import Settings
 from reminders.web.app import create_app
@@ -30,6 +29,7 @@ from scheduler.clock import ReminderClock
 from tests.emulators.google import GoogleEmulator
 from tests.support.factories import make_account
 from tests.support.google import google_settings
+from tests.support.reading import all_appointments, all_reminders, wait_for
 from tests.support.server import free_port, live_server
 
 MIDNIGHT = clock_time(0, 0)
@@ -107,32 +107,15 @@ def appointment_event(event_id: str, start: datetime, **extra: object) -> dict[s
     }
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def reminders(setup: Setup) -> list[Reminder]:
-    with setup.services.factory.begin() as session:
-        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
-
-
-def appointments(setup: Setup) -> list[Appointment]:
-    with setup.services.factory.begin() as session:
-        return list(session.scalars(select(Appointment).order_by(Appointment.id)))
-
-
 def test_connecting_through_the_routes_then_push_keeps_reminders_in_step(setup: Setup) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     setup.google.put_event(SALON, appointment_event("before-connect", start))
 
     connect(setup, [SALON])
 
-    assert [a.external_id for a in appointments(setup)] == ["before-connect"]  # the first sync ran
+    assert [a.external_id for a in all_appointments(setup.services)] == [
+        "before-connect"
+    ]  # the first sync ran
     (channel,) = setup.google.channels()
     assert channel["address"] == f"{setup.services.settings.public_url}/webhooks/google"
     with setup.services.factory.begin() as session:
@@ -144,19 +127,23 @@ def test_connecting_through_the_routes_then_push_keeps_reminders_in_step(setup: 
     clock.start()
     try:
         setup.google.put_event(SALON, appointment_event("new", start + timedelta(hours=2)))
-        assert wait_for(lambda: len(appointments(setup)) == 2)  # push → webhook → sync, no polling wait
+        assert wait_for(
+            lambda: len(all_appointments(setup.services)) == 2
+        )  # push → webhook → sync, no polling wait
         assert any(d["status"] == 200 for d in setup.google.deliveries())
 
         setup.google.put_event(SALON, appointment_event("new", start + timedelta(days=1)))
         assert wait_for(
             lambda: (
-                {r.due_at for r in reminders(setup) if r.state == ReminderState.SCHEDULED}
+                {r.due_at for r in all_reminders(setup.services) if r.state == ReminderState.SCHEDULED}
                 == {start - timedelta(days=1), start}
             )
         )
 
         setup.google.delete_event(SALON, "new")
-        assert wait_for(lambda: any(r.reason == CancelReason.APPOINTMENT_DELETED for r in reminders(setup)))
+        assert wait_for(
+            lambda: any(r.reason == CancelReason.APPOINTMENT_DELETED for r in all_reminders(setup.services))
+        )
     finally:
         clock.shutdown()
 
@@ -167,25 +154,25 @@ def test_polling_alone_follows_changes(setup: Setup) -> None:
 
     setup.google.put_event(SALON, appointment_event("a", start))
     sync_one(setup.services, connection_id)
-    assert [a.external_id for a in appointments(setup)] == ["a"]
+    assert [a.external_id for a in all_appointments(setup.services)] == ["a"]
 
     setup.google.put_event(SALON, appointment_event("a", start, status="cancelled"))
     sync_one(setup.services, connection_id)
-    assert {r.state for r in reminders(setup)} == {ReminderState.CANCELLED}
+    assert {r.state for r in all_reminders(setup.services)} == {ReminderState.CANCELLED}
 
 
 def test_revoked_access_keeps_reminders_and_tells_the_owner(setup: Setup) -> None:
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
     setup.google.put_event(SALON, appointment_event("a", start))
     (connection_id,) = connect(setup, [SALON])
-    planned = [(r.id, r.state) for r in reminders(setup)]
+    planned = [(r.id, r.state) for r in all_reminders(setup.services)]
 
     setup.google.revoke_refresh_tokens(OWNER)
     setup.google.expire_access_tokens()
     report = sync_one(setup.services, connection_id)
 
     assert report.access_revoked
-    assert [(r.id, r.state) for r in reminders(setup)] == planned
+    assert [(r.id, r.state) for r in all_reminders(setup.services)] == planned
     with setup.services.factory.begin() as session:
         connection = session.get_one(CalendarConnection, connection_id)
         assert connection.last_sync_error is not None
@@ -210,7 +197,7 @@ def test_disconnecting_stops_push_revokes_access_and_cancels_future_reminders(se
 
     assert done.status_code == 303
     assert setup.google.channels() == []
-    assert {(r.state, r.reason) for r in reminders(setup)} == {
+    assert {(r.state, r.reason) for r in all_reminders(setup.services)} == {
         (ReminderState.CANCELLED, CancelReason.CALENDAR_DISCONNECTED)
     }
     assert any(r.path == "/revoke" for r in setup.google.requests)

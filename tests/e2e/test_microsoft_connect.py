@@ -8,8 +8,7 @@ scheduler, so change notifications travel emulator → webhook → debounced syn
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -23,13 +22,14 @@ from sqlalchemy import select
 from connectors.sms.console import ConsoleGateway
 from reminders.bootstrap import Services, build_services
 from reminders.calendars.service import sync_one
-from reminders.models import Appointment, CalendarConnection, OAuthGrant, Reminder
+from reminders.models import CalendarConnection, OAuthGrant
 from reminders.reasons import CancelReason, ReminderState
 from reminders.settings import Settings
 from reminders.web.app import create_app
 from scheduler.clock import ReminderClock
 from tests.emulators.microsoft import MicrosoftEmulator
 from tests.support.factories import make_account
+from tests.support.reading import all_appointments, all_reminders, wait_for
 from tests.support.server import free_port, live_server
 
 MIDNIGHT = clock_time(0, 0)
@@ -111,25 +111,6 @@ def graph_event(event_id: str, start: datetime, **extra: object) -> dict[str, ob
     }
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def appointments(setup: Setup) -> list[Appointment]:
-    with setup.services.factory.begin() as session:
-        return list(session.scalars(select(Appointment).order_by(Appointment.id)))
-
-
-def reminders(setup: Setup) -> list[Reminder]:
-    with setup.services.factory.begin() as session:
-        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
-
-
 def soon() -> datetime:
     return datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
 
@@ -139,7 +120,7 @@ def test_connecting_then_notifications_keep_reminders_in_step(setup: Setup) -> N
     setup.ms.put_event(OWNER, CALENDAR, graph_event("before", start))
     connection_id = connect(setup)
 
-    (appointment,) = appointments(setup)
+    (appointment,) = all_appointments(setup.services)
     assert (appointment.external_id, appointment.recipient, appointment.recipient_source) == (
         "before",
         "+41791234567",
@@ -154,14 +135,18 @@ def test_connecting_then_notifications_keep_reminders_in_step(setup: Setup) -> N
     clock.start()
     try:
         setup.ms.put_event(OWNER, CALENDAR, graph_event("new", start + timedelta(hours=3)))
-        assert wait_for(lambda: len(appointments(setup)) == 2)
+        assert wait_for(lambda: len(all_appointments(setup.services)) == 2)
         assert any(d["kind"] == "notification" and d["status"] == 202 for d in setup.ms.deliveries())
 
         setup.ms.put_event(OWNER, CALENDAR, graph_event("new", start + timedelta(days=1)))
-        assert wait_for(lambda: any(a.starts_at == start + timedelta(days=1) for a in appointments(setup)))
+        assert wait_for(
+            lambda: any(a.starts_at == start + timedelta(days=1) for a in all_appointments(setup.services))
+        )
 
         setup.ms.delete_event(OWNER, CALENDAR, "new")
-        assert wait_for(lambda: any(r.reason == CancelReason.APPOINTMENT_DELETED for r in reminders(setup)))
+        assert wait_for(
+            lambda: any(r.reason == CancelReason.APPOINTMENT_DELETED for r in all_reminders(setup.services))
+        )
     finally:
         clock.shutdown()
 
@@ -171,25 +156,28 @@ def test_polling_follows_changes_and_an_expired_delta_token_resyncs(setup: Setup
     setup.ms.put_event(OWNER, CALENDAR, graph_event("a", soon()))
     setup.ms.put_event(OWNER, CALENDAR, graph_event("b", soon()))
     assert sync_one(setup.services, connection_id).error is None
-    assert [a.external_id for a in appointments(setup)] == ["a", "b"]
+    assert [a.external_id for a in all_appointments(setup.services)] == ["a", "b"]
 
     setup.ms.delete_event(OWNER, CALENDAR, "b")
     setup.ms.invalidate_delta_tokens()
     assert sync_one(setup.services, connection_id).error is None
-    assert {(a.external_id, a.status) for a in appointments(setup)} == {("a", "confirmed"), ("b", "removed")}
+    assert {(a.external_id, a.status) for a in all_appointments(setup.services)} == {
+        ("a", "confirmed"),
+        ("b", "removed"),
+    }
 
 
 def test_revoked_consent_keeps_reminders_and_tells_the_owner(setup: Setup) -> None:
     setup.ms.put_event(OWNER, CALENDAR, graph_event("a", soon()))
     connection_id = connect(setup)
-    planned = [(r.id, r.state) for r in reminders(setup)]
+    planned = [(r.id, r.state) for r in all_reminders(setup.services)]
 
     setup.ms.revoke_refresh_tokens(OWNER)
     setup.ms.expire_access_tokens()
     report = sync_one(setup.services, connection_id)
 
     assert report.access_revoked
-    assert [(r.id, r.state) for r in reminders(setup)] == planned
+    assert [(r.id, r.state) for r in all_reminders(setup.services)] == planned
     with setup.services.factory.begin() as session:
         assert session.scalars(select(OAuthGrant)).one().revoked_at is not None
     assert "reconnect" in setup.web.get("/").text.lower()
@@ -233,7 +221,7 @@ def test_disconnecting_deletes_the_subscription_and_cancels_future_reminders(set
 
     assert done.status_code == 303
     assert setup.ms.subscriptions() == []
-    assert {(r.state, r.reason) for r in reminders(setup)} == {
+    assert {(r.state, r.reason) for r in all_reminders(setup.services)} == {
         (ReminderState.CANCELLED, CancelReason.CALENDAR_DISCONNECTED)
     }
 
@@ -251,7 +239,7 @@ def test_polling_follows_a_recurring_series_and_cancellations(setup: Setup) -> N
     setup.ms.put_event(OWNER, CALENDAR, series)
     setup.ms.put_event(OWNER, CALENDAR, graph_event("single", first + timedelta(hours=5)))
     assert sync_one(setup.services, connection_id).error is None
-    occurrences = [a for a in appointments(setup) if a.series_id == "series"]
+    occurrences = [a for a in all_appointments(setup.services) if a.series_id == "series"]
     assert len(occurrences) == 3
     assert all(a.recipient == "+41791234567" for a in occurrences)
 
@@ -259,5 +247,5 @@ def test_polling_follows_a_recurring_series_and_cancellations(setup: Setup) -> N
     setup.ms.put_event(OWNER, CALENDAR, graph_event("single", first + timedelta(hours=5), isCancelled=True))
     assert sync_one(setup.services, connection_id).error is None
 
-    statuses = sorted(a.status for a in appointments(setup))
+    statuses = sorted(a.status for a in all_appointments(setup.services))
     assert statuses == ["confirmed", "confirmed", "removed", "removed"]

@@ -17,10 +17,11 @@ from reminders.billing import credit
 from reminders.bootstrap import Services
 from reminders.calendars.sync import sync_connection
 from reminders.dispatch.service import Dispatcher, DispatchPolicy, Outcome
-from reminders.models import Account, CalendarConnection, CreditEntry, Reminder, SendAttempt
+from reminders.models import Account, CalendarConnection, CreditEntry, SendAttempt
 from reminders.reasons import FailReason, ReminderState, SkipReason
 from tests.support.clock import FakeClock
 from tests.support.factories import event, make_account, make_calendar
+from tests.support.reading import all_reminders
 
 
 @dataclass
@@ -57,11 +58,6 @@ def dispatcher(services: Services, gateway: object | None = None, owner: str = "
     )
 
 
-def reminders(services: Services) -> list[Reminder]:
-    with services.factory.begin() as session:
-        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
-
-
 def balance(services: Services, account_id: int) -> tuple[int, int]:
     with services.factory.begin() as session:
         return session.get_one(Account, account_id).credit_balance, credit.ledger_sum(session, account_id)
@@ -83,7 +79,7 @@ def test_a_due_reminder_is_rendered_debited_sent_and_recorded(
     outcomes = dispatcher(services).run_once()
 
     assert outcomes == {Outcome.SENT: 1}
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert reminder.state == ReminderState.SENT
     assert reminder.sent_at == clock()
     assert reminder.body is not None
@@ -102,7 +98,7 @@ def test_nothing_is_claimed_before_its_time(services: Services, clock: FakeClock
     plan(services, salon, event("later", clock() + timedelta(hours=3)))
 
     assert dispatcher(services).run_once() == {}
-    assert [r.state for r in reminders(services)] == [ReminderState.SCHEDULED]
+    assert [r.state for r in all_reminders(services)] == [ReminderState.SCHEDULED]
 
 
 @pytest.mark.parametrize(
@@ -127,7 +123,7 @@ def test_a_failing_gate_skips_with_its_reason_and_costs_nothing(
 
     assert dispatcher(services).run_once() == {Outcome.SKIPPED: 1}
 
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert (reminder.state, reminder.reason) == (ReminderState.SKIPPED, reason)
     assert gateway.outbox == []
     expected = 0 if setup == "no_credit" else 5
@@ -164,7 +160,7 @@ def test_exactly_once_with_concurrent_dispatchers(
     with ThreadPoolExecutor(3) as pool:
         list(pool.map(lambda w: w.run_once(ThreadPoolExecutor(2)), workers))
 
-    assert {r.state for r in reminders(services)} == {ReminderState.SENT}
+    assert {r.state for r in all_reminders(services)} == {ReminderState.SENT}
     keys = [m.sms.idempotency_key for m in gateway.outbox]
     assert len(keys) == len(set(keys)) == 40
     assert balance(services, salon.account_id) == (960, 960)
@@ -196,7 +192,7 @@ def test_a_transient_gateway_error_refunds_and_retries_later(services: Services,
     worker = dispatcher(services, flaky)
 
     assert worker.run_once() == {Outcome.RETRY: 1}
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert (reminder.state, reminder.attempts, reminder.due_at) == (
         ReminderState.SCHEDULED,
         1,
@@ -221,7 +217,7 @@ def test_a_permanent_gateway_error_fails_and_refunds(services: Services, clock: 
 
     assert dispatcher(services, rejecting).run_once() == {Outcome.FAILED: 1}
 
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert (reminder.state, reminder.reason) == (ReminderState.FAILED, FailReason.GATEWAY_REJECTED)
     assert balance(services, salon.account_id) == (10, 10)
 
@@ -238,7 +234,7 @@ def test_retries_stop_after_the_last_attempt(services: Services, clock: FakeCloc
         clock.advance(timedelta(minutes=5))
 
     assert outcomes == [Outcome.RETRY, Outcome.RETRY, Outcome.FAILED]
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert (reminder.state, reminder.reason, reminder.attempts) == (
         ReminderState.FAILED,
         FailReason.GATEWAY_UNAVAILABLE,
@@ -281,13 +277,13 @@ def test_a_message_sent_before_a_crash_is_settled_from_the_gateway_not_resent(
 ) -> None:
     gateway = CrashAfterSend(quiet=True)
     salon = _crash_mid_send(services, clock, gateway)
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert reminder.state == ReminderState.SENDING
 
     clock.advance(timedelta(minutes=3))
     assert dispatcher(services, gateway, owner="alive").recover_leases() == 1
 
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert reminder.state == ReminderState.SENT
     assert len(gateway.outbox) == 1
     assert balance(services, salon.account_id) == (9, 9)
@@ -304,7 +300,7 @@ def test_an_unknowable_outcome_is_reported_not_resent(services: Services, clock:
     clock.advance(timedelta(minutes=3))
     assert dispatcher(services, Amnesiac(quiet=True), owner="alive").recover_leases() == 1
 
-    (reminder,) = reminders(services)
+    (reminder,) = all_reminders(services)
     assert (reminder.state, reminder.reason) == (ReminderState.FAILED, FailReason.OUTCOME_UNKNOWN)
 
 

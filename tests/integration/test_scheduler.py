@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time as clock_time
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
@@ -19,15 +18,7 @@ from reminders.settings import Settings
 from scheduler.clock import ReminderClock
 from scheduler.worker import WorkerAlreadyRunning, single_worker_lock
 from tests.support.factories import event, make_account, make_calendar
-
-
-def wait_for(condition: object, *, seconds: float = 15.0) -> bool:
-    deadline = clock_time.monotonic() + seconds
-    while clock_time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        clock_time.sleep(0.05)
-    return False
+from tests.support.reading import wait_for
 
 
 def test_the_clock_sends_a_reminder_when_it_falls_due(settings: Settings) -> None:

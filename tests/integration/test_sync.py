@@ -12,11 +12,12 @@ from connectors.calendars.base import CalendarChanges, CalendarUnavailable, Remo
 from connectors.calendars.memory import InMemoryCalendar
 from reminders.bootstrap import Services
 from reminders.calendars.sync import SyncReport, apply_changes, sync_connection
-from reminders.models import Appointment, CalendarConnection, Reminder
+from reminders.models import CalendarConnection, Reminder
 from reminders.planning.horizon import plan_entering_horizon
 from reminders.reasons import CancelReason, ReminderState, SkipReason
 from tests.support.clock import FakeClock
 from tests.support.factories import event, make_account, make_calendar
+from tests.support.reading import all_appointments, all_reminders
 
 
 @pytest.fixture
@@ -30,16 +31,6 @@ def run_sync(services: Services, calendar_id: int, source: InMemoryCalendar) -> 
     return sync_connection(services.factory, calendar_id, source, now=services.clock(), horizon_days=60)
 
 
-def reminders_of(services: Services) -> list[Reminder]:
-    with services.factory.begin() as session:
-        return list(session.scalars(select(Reminder).order_by(Reminder.id)))
-
-
-def appointments_of(services: Services) -> list[Appointment]:
-    with services.factory.begin() as session:
-        return list(session.scalars(select(Appointment).order_by(Appointment.id)))
-
-
 def test_first_sync_stores_appointments_finds_numbers_and_plans(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
@@ -49,10 +40,10 @@ def test_first_sync_stores_appointments_finds_numbers_and_plans(
     report = run_sync(services, calendar_id, source)
 
     assert (report.created, report.updated, report.removed, report.error) == (2, 0, 0, None)
-    a, b = appointments_of(services)
+    a, b = all_appointments(services)
     assert (a.recipient, a.recipient_source, a.recipient_reason) == ("+41791234567", "location", None)
     assert (b.recipient, b.recipient_reason) == (None, "no_number")
-    reminders = reminders_of(services)
+    reminders = all_reminders(services)
     assert len(reminders) == 4
     assert {r.state for r in reminders} == {ReminderState.SCHEDULED}
     due_for_a = sorted(r.due_at for r in reminders if r.appointment_id == a.id and r.due_at)
@@ -67,8 +58,8 @@ def test_resync_without_change_changes_nothing(
         [event("a", clock() + timedelta(days=3)), event("b", clock() + timedelta(days=4))]
     )
     run_sync(services, calendar_id, source)
-    before = [(r.id, r.state, r.due_at, r.updated_at) for r in reminders_of(services)]
-    appointments_before = [(a.id, a.updated_at, a.content_hash) for a in appointments_of(services)]
+    before = [(r.id, r.state, r.due_at, r.updated_at) for r in all_reminders(services)]
+    appointments_before = [(a.id, a.updated_at, a.content_hash) for a in all_appointments(services)]
     clock.advance(timedelta(minutes=10))
 
     unchanged = run_sync(services, calendar_id, source)
@@ -78,8 +69,8 @@ def test_resync_without_change_changes_nothing(
 
     assert unchanged.unchanged
     assert (resent.created, resent.updated, resent.removed) == (0, 0, 0)
-    assert [(r.id, r.state, r.due_at, r.updated_at) for r in reminders_of(services)] == before
-    assert [(a.id, a.updated_at, a.content_hash) for a in appointments_of(services)] == appointments_before
+    assert [(r.id, r.state, r.due_at, r.updated_at) for r in all_reminders(services)] == before
+    assert [(a.id, a.updated_at, a.content_hash) for a in all_appointments(services)] == appointments_before
 
 
 def test_moved_appointment_moves_its_reminders(
@@ -88,14 +79,14 @@ def test_moved_appointment_moves_its_reminders(
     start = clock() + timedelta(days=3)
     source = InMemoryCalendar([event("a", start)])
     run_sync(services, calendar_id, source)
-    ids = [r.id for r in reminders_of(services)]
+    ids = [r.id for r in all_reminders(services)]
 
     source.put(event("a", start + timedelta(days=1, hours=2)))
     report = run_sync(services, calendar_id, source)
 
     assert report.updated == 1
     assert report.reminders.moved == 2
-    moved = reminders_of(services)
+    moved = all_reminders(services)
     assert [r.id for r in moved] == ids
     assert sorted(r.due_at for r in moved if r.due_at) == [
         start + timedelta(hours=2),
@@ -116,9 +107,9 @@ def test_deleted_appointment_cancels_its_reminders_with_the_reason(
     report = run_sync(services, calendar_id, source)
 
     assert report.removed == 1
-    by_appointment = {a.external_id: a for a in appointments_of(services)}
+    by_appointment = {a.external_id: a for a in all_appointments(services)}
     assert by_appointment["a"].status == "removed"
-    states = {(r.appointment_id, r.state, r.reason) for r in reminders_of(services)}
+    states = {(r.appointment_id, r.state, r.reason) for r in all_reminders(services)}
     assert states == {
         (by_appointment["a"].id, ReminderState.CANCELLED, CancelReason.APPOINTMENT_DELETED),
         (by_appointment["b"].id, ReminderState.SCHEDULED, None),
@@ -134,13 +125,13 @@ def test_cancelled_event_cancels_reminders_and_a_restored_one_gets_new_ones(
 
     source.put(replace(original, cancelled=True))
     run_sync(services, calendar_id, source)
-    assert {(r.state, r.reason) for r in reminders_of(services)} == {
+    assert {(r.state, r.reason) for r in all_reminders(services)} == {
         (ReminderState.CANCELLED, CancelReason.APPOINTMENT_CANCELLED)
     }
 
     source.put(original)
     run_sync(services, calendar_id, source)
-    states = sorted(r.state for r in reminders_of(services))
+    states = sorted(r.state for r in all_reminders(services))
     assert states == [ReminderState.CANCELLED] * 2 + [ReminderState.SCHEDULED] * 2
 
 
@@ -157,7 +148,7 @@ def test_appointment_moved_after_its_reminder_was_sent_gets_a_new_one(
     source.put(event("a", start + timedelta(days=7)))
     run_sync(services, calendar_id, source)
 
-    rows = reminders_of(services)
+    rows = all_reminders(services)
     assert sorted(r.state for r in rows) == [ReminderState.SCHEDULED] * 2 + [ReminderState.SENT] * 2
     assert {r.for_starts_at for r in rows if r.state == ReminderState.SCHEDULED} == {
         start + timedelta(days=7)
@@ -170,7 +161,7 @@ def test_reminders_whose_time_has_passed_are_skipped_as_too_late(
     source = InMemoryCalendar([event("soon", clock() + timedelta(hours=3))])
     run_sync(services, calendar_id, source)
 
-    states = sorted((r.state, r.reason) for r in reminders_of(services))
+    states = sorted((r.state, r.reason) for r in all_reminders(services))
     assert states == [(ReminderState.SCHEDULED, None), (ReminderState.SKIPPED, SkipReason.TOO_LATE)]
 
 
@@ -179,7 +170,7 @@ def test_a_failing_source_is_recorded_and_loses_nothing(
 ) -> None:
     source = InMemoryCalendar([event("a", clock() + timedelta(days=3))])
     run_sync(services, calendar_id, source)
-    before = [(r.id, r.state, r.due_at) for r in reminders_of(services)]
+    before = [(r.id, r.state, r.due_at) for r in all_reminders(services)]
 
     source.fail_next(CalendarUnavailable("calendar.example.org answered HTTP 500; will retry"))
     failed = run_sync(services, calendar_id, source)
@@ -191,7 +182,7 @@ def test_a_failing_source_is_recorded_and_loses_nothing(
         assert connection.sync_failures == 1
         assert connection.next_sync_at is not None
         assert connection.next_sync_at <= clock() + timedelta(minutes=5)
-    assert [(r.id, r.state, r.due_at) for r in reminders_of(services)] == before
+    assert [(r.id, r.state, r.due_at) for r in all_reminders(services)] == before
 
     clock.advance(timedelta(minutes=2))
     source.delete("a")
@@ -225,7 +216,7 @@ def test_changing_the_phone_fields_re_reads_numbers(
 
     run_sync(services, calendar_id, source)
 
-    (appointment,) = appointments_of(services)
+    (appointment,) = all_appointments(services)
     assert (appointment.recipient, appointment.recipient_reason) == (None, "not_in_enabled_fields")
 
 
@@ -238,13 +229,13 @@ def test_appointments_beyond_the_horizon_are_stored_then_planned_when_they_come_
         report = apply_changes(session, calendar_id, far, now=clock(), horizon=horizon)
 
     assert report.created == 1
-    assert reminders_of(services) == []
+    assert all_reminders(services) == []
     assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 0
 
     clock.advance(timedelta(days=16))
     assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 2
     assert plan_entering_horizon(services.factory, now=clock(), horizon=horizon).planned == 0
-    assert {r.state for r in reminders_of(services)} == {ReminderState.SCHEDULED}
+    assert {r.state for r in all_reminders(services)} == {ReminderState.SCHEDULED}
 
 
 def test_an_appointment_moved_beyond_the_horizon_loses_its_reminders_until_it_comes_back(
@@ -256,7 +247,7 @@ def test_an_appointment_moved_beyond_the_horizon_loses_its_reminders_until_it_co
             moved = snapshot(event("a", clock() + timedelta(days=days)), now=clock())
             apply_changes(session, calendar_id, moved, now=clock(), horizon=horizon)
 
-    assert {(r.state, r.reason) for r in reminders_of(services)} == {
+    assert {(r.state, r.reason) for r in all_reminders(services)} == {
         (ReminderState.CANCELLED, CancelReason.APPOINTMENT_MOVED)
     }
 
@@ -280,4 +271,4 @@ def test_removing_a_series_id_removes_every_instance_of_it(
         )
 
     assert report.removed == 3
-    assert {a.status for a in appointments_of(services)} == {"removed"}
+    assert {a.status for a in all_appointments(services)} == {"removed"}
