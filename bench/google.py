@@ -12,14 +12,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.run import fresh_database, timed
+from bench.run import fresh_database, oauth_calendar, time_full_then_changes
 from connectors.calendars.google import GoogleToken
 from connectors.sms.console import ConsoleGateway
 from reminders.bootstrap import build_services
-from reminders.calendars import grants
-from reminders.calendars.configure import add_rule
-from reminders.calendars.service import sync_one
-from reminders.models import Account, CalendarConnection
 from reminders.settings import Settings
 from tests.emulators.google import GoogleEmulator
 from tests.support.google import google_settings
@@ -63,41 +59,15 @@ def main() -> None:
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         access, refresh = google.issue_tokens(OWNER, [READONLY])
         token = GoogleToken(access, refresh, NOW + timedelta(hours=1), (READONLY,))
-        with services.factory.begin() as session:
-            account = Account(name="Bench")
-            session.add(account)
-            session.flush()
-            grant = grants.store_grant(
-                session,
-                services.cipher,
-                account_id=account.id,
-                provider="google",
-                subject=OWNER,
-                token_json=token.to_json(),
-                scopes="",
-                now=NOW,
-            )
-            connection = CalendarConnection(
-                account_id=account.id,
-                provider="google",
-                external_id=CALENDAR,
-                name="Bench",
-                grant_id=grant.id,
-                timezone="Europe/Zurich",
-            )
-            session.add(connection)
-            session.flush()
-            for rule in ("24h", "2h"):
-                add_rule(session, connection.id, rule)
-            connection_id = connection.id
-        full, _ = timed("full sync (pages, store, numbers, plan)", lambda: sync_one(services, connection_id))
-        assert full.error is None, full.error
-        print(f"  created {full.created}, reminders planned {full.reminders.planned}")
-        for i in range(10):
-            google.put_event(CALENDAR, event(i, moved=True))
-        changed, _ = timed("incremental sync, 10 moved events", lambda: sync_one(services, connection_id))
-        assert changed.error is None, changed.error
-        print(f"  updated {changed.updated}, reminders moved {changed.reminders.moved}")
+        connection_id = oauth_calendar(
+            services, provider="google", external_id=CALENDAR, subject=OWNER, token_json=token.to_json()
+        )
+
+        def move_ten() -> None:
+            for i in range(10):
+                google.put_event(CALENDAR, event(i, moved=True))
+
+        time_full_then_changes(services, connection_id, label="Google", change=move_ten)
         services.close()
 
 

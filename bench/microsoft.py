@@ -10,14 +10,10 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.run import fresh_database, timed
+from bench.run import fresh_database, oauth_calendar, time_full_then_changes
 from connectors.calendars.microsoft import TokenCacheState
 from connectors.sms.console import ConsoleGateway
 from reminders.bootstrap import build_services
-from reminders.calendars import grants
-from reminders.calendars.configure import add_rule
-from reminders.calendars.service import sync_one
-from reminders.models import Account, CalendarConnection
 from reminders.settings import Settings
 from tests.emulators.microsoft import MicrosoftEmulator
 from tests.support.microsoft import microsoft_settings, sign_in
@@ -58,42 +54,15 @@ def main() -> None:
         settings = Settings(env="test", database_url=url, data_dir=Path(tmp), **microsoft_settings(ms))
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         state: TokenCacheState = sign_in(ms, services.microsoft_app, OWNER)
-        with services.factory.begin() as session:
-            account = Account(name="Bench")
-            session.add(account)
-            session.flush()
-            grant = grants.store_grant(
-                session,
-                services.cipher,
-                account_id=account.id,
-                provider="microsoft",
-                subject=OWNER,
-                token_json=state.to_json(),
-                scopes="",
-                now=NOW,
-            )
-            connection = CalendarConnection(
-                account_id=account.id,
-                provider="microsoft",
-                external_id=CALENDAR,
-                name="Bench",
-                grant_id=grant.id,
-            )
-            session.add(connection)
-            session.flush()
-            for rule in ("24h", "2h"):
-                add_rule(session, connection.id, rule)
-            connection_id = connection.id
-        full, _ = timed(
-            "first round (pages, store, numbers, plan)", lambda: sync_one(services, connection_id)
+        connection_id = oauth_calendar(
+            services, provider="microsoft", external_id=CALENDAR, subject=OWNER, token_json=state.to_json()
         )
-        assert full.error is None, full.error
-        print(f"  created {full.created}, reminders planned {full.reminders.planned}")
-        for i in range(10):
-            ms.put_event(OWNER, CALENDAR, event(i, moved=True))
-        changed, _ = timed("delta sync, 10 moved events", lambda: sync_one(services, connection_id))
-        assert changed.error is None, changed.error
-        print(f"  updated {changed.updated}, reminders moved {changed.reminders.moved}")
+
+        def move_ten() -> None:
+            for i in range(10):
+                ms.put_event(OWNER, CALENDAR, event(i, moved=True))
+
+        time_full_then_changes(services, connection_id, label="Outlook", change=move_ten)
         services.close()
 
 

@@ -27,12 +27,14 @@ from connectors.sms.console import ConsoleGateway
 from reminders.batching import chunks
 from reminders.billing import credit
 from reminders.bootstrap import Services, build_services
+from reminders.calendars.service import sync_one
 from reminders.calendars.sync import SyncReport, sync_connection
 from reminders.dispatch.service import Dispatcher, DispatchPolicy
 from reminders.migrations import upgrade
 from reminders.models import Account, CalendarConnection, Reminder, ReminderRuleRow, SendAttempt
 from reminders.reasons import ReminderState
 from reminders.settings import Settings
+from tests.support.factories import make_account, make_oauth_calendar
 
 T = TypeVar("T")
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -44,7 +46,7 @@ def timed(label: str, action: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = action()
     elapsed = time.perf_counter() - started
-    print(f"  {label:<44} {elapsed:8.3f} s")
+    print(f"  {label:<52} {elapsed:8.3f} s")
     return result, elapsed
 
 
@@ -70,6 +72,34 @@ def big_feed(path: Path, events: int, *, changed: int = 0) -> None:
         event.add("dtstamp", NOW)
         calendar.add_component(event)
     path.write_bytes(calendar.to_ical())
+
+
+def oauth_calendar(
+    services: Services, *, provider: str, external_id: str, subject: str, token_json: str
+) -> int:
+    """An account with one Google or Microsoft calendar (grant encrypted, rules 24 h and 2 h); its id."""
+    with services.factory.begin() as session:
+        account = make_account(session, name="Bench")
+        connection = make_oauth_calendar(
+            session, services.cipher, account, provider=provider, external_id=external_id, subject=subject,
+            token_json=token_json, rules=((24, "hours"), (2, "hours")),
+        )  # fmt: skip
+        return connection.id
+
+
+def time_full_then_changes(
+    services: Services, connection_id: int, *, label: str, change: Callable[[], None]
+) -> None:
+    """Time a first sync of the calendar, apply `change` at the provider, and time the next sync."""
+    full, _ = timed(
+        f"{label} first sync (pages, store, numbers, plan)", lambda: sync_one(services, connection_id)
+    )
+    assert full.error is None, full.error
+    print(f"  created {full.created}, reminders planned {full.reminders.planned}")
+    change()
+    changed, _ = timed(f"{label} sync of 10 moved events", lambda: sync_one(services, connection_id))
+    assert changed.error is None, changed.error
+    print(f"  updated {changed.updated}, reminders moved {changed.reminders.moved}")
 
 
 def fresh_database(url: str | None, workdir: Path) -> str:

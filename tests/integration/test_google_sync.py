@@ -18,7 +18,7 @@ from reminders.calendars.service import sync_one
 from reminders.models import Appointment, CalendarConnection, OAuthGrant, Reminder
 from reminders.settings import Settings
 from tests.emulators.google import GoogleEmulator
-from tests.support.factories import make_account, make_calendar
+from tests.support.factories import make_account, make_oauth_calendar
 from tests.support.google import google_settings
 
 OWNER = "owner@praxis.example"
@@ -54,19 +54,11 @@ def linked(database_url: str, tmp_path: Path) -> Iterator[Linked]:
         token = GoogleToken(access, refresh, datetime.now(UTC) + timedelta(hours=1), (READONLY,))
         with services.factory.begin() as session:
             account = make_account(session)
-            grant = grants.store_grant(
-                session, services.cipher, account_id=account.id, provider="google", subject=OWNER,
-                token_json=token.to_json(), scopes=READONLY, now=datetime.now(UTC),
+            connection = make_oauth_calendar(
+                session, services.cipher, account, provider="google", external_id=CALENDAR, subject=OWNER,
+                token_json=token.to_json(),
             )  # fmt: skip
-            connection = make_calendar(
-                session,
-                account,
-                provider="google",
-                external_id=CALENDAR,
-                grant_id=grant.id,
-                rules=((24, "hours"),),
-            )
-            ids = connection.id, grant.id
+            ids = connection.id, connection.grant_id or 0
         yield Linked(services, google, ids[0], ids[1], waits)
         services.close()
 

@@ -18,7 +18,7 @@ from reminders.calendars.service import sync_one
 from reminders.models import Appointment, CalendarConnection, OAuthGrant, Reminder
 from reminders.settings import Settings
 from tests.emulators.microsoft import MicrosoftEmulator
-from tests.support.factories import make_account, make_calendar
+from tests.support.factories import make_account, make_oauth_calendar
 from tests.support.microsoft import microsoft_settings, sign_in
 
 OWNER = "praxis@contoso.example"
@@ -48,19 +48,11 @@ def linked(database_url: str, tmp_path: Path) -> Iterator[Linked]:
         state = sign_in(ms, services.microsoft_app, OWNER)
         with services.factory.begin() as session:
             account = make_account(session)
-            grant = grants.store_grant(
-                session, services.cipher, account_id=account.id, provider="microsoft", subject=OWNER,
-                token_json=state.to_json(), scopes="Calendars.Read", now=datetime.now(UTC),
+            connection = make_oauth_calendar(
+                session, services.cipher, account, provider="microsoft", external_id=CALENDAR, subject=OWNER,
+                token_json=state.to_json(),
             )  # fmt: skip
-            connection = make_calendar(
-                session,
-                account,
-                provider="microsoft",
-                external_id=CALENDAR,
-                grant_id=grant.id,
-                rules=((24, "hours"),),
-            )
-            ids = connection.id, grant.id
+            ids = connection.id, connection.grant_id or 0
         yield Linked(services, ms, ids[0], ids[1], waits)
         services.close()
 

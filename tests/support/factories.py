@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from connectors.calendars.base import RemoteEvent
 from reminders.billing import credit
+from reminders.calendars import grants
 from reminders.models import Account, CalendarConnection, ReminderRuleRow
+from reminders.security.secrets import TokenCipher
 
 
 def make_account(
@@ -76,5 +78,39 @@ def event(
         location=location,
         description=description,
         timezone=overrides.pop("timezone", "Europe/Zurich"),
+        **overrides,
+    )
+
+
+def make_oauth_calendar(
+    session: Session,
+    cipher: TokenCipher,
+    account: Account,
+    *,
+    provider: str,
+    external_id: str,
+    subject: str,
+    token_json: str,
+    rules: tuple[tuple[int, str], ...] = ((24, "hours"),),
+    **overrides: Any,
+) -> CalendarConnection:
+    """A Google or Microsoft connection with its grant (token encrypted as the service stores it)."""
+    grant = grants.store_grant(
+        session,
+        cipher,
+        account_id=account.id,
+        provider=provider,
+        subject=subject,
+        token_json=token_json,
+        scopes="",
+        now=datetime.now(UTC),
+    )
+    return make_calendar(
+        session,
+        account,
+        provider=provider,
+        external_id=external_id,
+        grant_id=grant.id,
+        rules=rules,
         **overrides,
     )
