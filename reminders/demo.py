@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from reminders.billing import credit
 from reminders.bootstrap import Services
-from reminders.calendars.configure import add_rule, save_template
+from reminders.calendars.configure import add_rule, save_template, use_template
 from reminders.calendars.service import sync_one
 from reminders.calendars.sync import SyncReport
 from reminders.messaging.templates import DEFAULT_TEMPLATES
@@ -163,10 +163,10 @@ def load_demo(services: Services, *, now: datetime | None = None) -> DemoSummary
             provider="ics",
             external_id=str(feed),
             name="Termine Salon",
-            template_id=template.id,
         )
         session.add(connection)
         session.flush()
+        use_template(session, connection.id, template)
         for rule in ("24h", "2h"):
             add_rule(session, connection.id, rule)
         credit.grant(session, account.id, 10, kind="grant", now=now, note="demo credit")

@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     smtp_user: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_from: str = "reminders@localhost"
+    # "tls" = SMTPS from the first byte, "starttls" = upgrade a plain connection, "none" = loopback only.
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_timeout_seconds: float = Field(15.0, gt=0)
+
+    # Accounts and sign-in
+    signup_enabled: bool = True
+    signup_free_sms: int = Field(10, ge=0)
+    # Where failed sign-ins are counted: memory:// (one process) or redis://host:port (many).
+    rate_limit_storage: str = "memory://"
+    login_attempts_per_15_minutes: int = Field(10, ge=1)
+    session_days: int = Field(14, ge=1, le=90)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

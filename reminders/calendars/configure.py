@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.messaging.templates import validate_template
-from reminders.models import MessageTemplate, ReminderRuleRow
+from reminders.models import CalendarTemplate, MessageTemplate, ReminderRuleRow
 from reminders.planning import ReminderRule, RuleKind
 
 
@@ -46,3 +47,18 @@ def save_template(
     template.name, template.language, template.body, template.updated_at = name.strip(), language, body, now
     session.flush()
     return template
+
+
+def use_template(session: Session, calendar_id: int, template: MessageTemplate) -> CalendarTemplate:
+    """Make `template` the calendar's template for the template's language (replacing the previous one)."""
+    row = session.scalars(
+        select(CalendarTemplate).where(
+            CalendarTemplate.calendar_id == calendar_id, CalendarTemplate.language == template.language
+        )
+    ).first()
+    if row is None:
+        row = CalendarTemplate(calendar_id=calendar_id, language=template.language, template_id=template.id)
+        session.add(row)
+    row.template_id = template.id
+    session.flush()
+    return row

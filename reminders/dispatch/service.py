@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,9 +27,9 @@ from connectors.sms.base import OutgoingSms, SendError, SentSms, SmsGateway
 from reminders.billing import credit
 from reminders.dispatch import recovery, repository
 from reminders.dispatch.gates import GateInput, first_failure
-from reminders.dispatch.render import RenderedMessage, render_reminder
+from reminders.dispatch.render import RenderedMessage, calendar_templates, render_reminder
 from reminders.dispatch.transitions import finish, requeue, settle_sent
-from reminders.models import Account, Appointment, CalendarConnection, MessageTemplate, Reminder, SendAttempt
+from reminders.models import Account, Appointment, CalendarConnection, Reminder, SendAttempt
 from reminders.reasons import FailReason, ReminderState
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class Dispatcher:
             rows = repository.lock_claimed(session, ids, owner=self._owner)
             if lost := len(ids) - len(rows):
                 counts[Outcome.LOST] += lost
-            templates = _templates(session, {c.template_id for _, _, c, _ in rows if c.template_id})
+            templates = calendar_templates(session, {c.id for _, _, c, _ in rows})
             with session.no_autoflush:  # one flush for the whole batch, not one per statement
                 for reminder, appointment, connection, account in rows:
                     item = self._prepare_one(
@@ -183,11 +183,11 @@ class Dispatcher:
         appointment: Appointment,
         connection: CalendarConnection,
         account: Account,
-        templates: dict[int | None, str],
+        templates: Mapping[int, Mapping[str, str]],
         now: datetime,
     ) -> _Pending | Outcome:
         try:
-            message = render_reminder(appointment, account, connection, templates.get(connection.template_id))
+            message = render_reminder(appointment, account, connection, templates.get(connection.id, {}))
         except Exception as exc:  # a template that slipped past validation must not block the rest
             log.warning("reminder.render_failed reminder=%s error=%s", reminder.id, exc)
             finish(reminder, ReminderState.FAILED, FailReason.RENDER_FAILED, now)
@@ -271,15 +271,6 @@ class Dispatcher:
 
 def _store_message(reminder: Reminder, message: RenderedMessage) -> None:
     reminder.body, reminder.encoding, reminder.segments = message.body, message.encoding, message.segments
-
-
-def _templates(session: Session, ids: set[int | None]) -> dict[int | None, str]:
-    if not ids:
-        return {}
-    rows = session.execute(
-        select(MessageTemplate.id, MessageTemplate.body).where(MessageTemplate.id.in_(ids))
-    )
-    return {template_id: body for template_id, body in rows}
 
 
 def _attempt_row(

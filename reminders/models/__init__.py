@@ -3,7 +3,9 @@
 from reminders.models.account import Account
 from reminders.models.appointment import Appointment
 from reminders.models.base import Base
+from reminders.models.blocked_number import BlockedNumber
 from reminders.models.calendar_connection import CalendarConnection
+from reminders.models.calendar_template import CalendarTemplate
 from reminders.models.credit_ledger import CreditEntry
 from reminders.models.message_template import MessageTemplate
 from reminders.models.oauth_flow import OAuthFlow
@@ -17,7 +19,9 @@ __all__ = [
     "Account",
     "Appointment",
     "Base",
+    "BlockedNumber",
     "CalendarConnection",
+    "CalendarTemplate",
     "CreditEntry",
     "MessageTemplate",
     "OAuthFlow",

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from sqlalchemy import String, Time
+from sqlalchemy import JSON, String, Time
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reminders.models.base import Base, CreatedAtMixin, IdMixin
@@ -22,3 +22,5 @@ class Account(IdMixin, CreatedAtMixin, Base):
     quiet_end: Mapped[time] = mapped_column(Time(), default=time(8, 0))
     # Denormalised sum of the credit ledger, so a debit is one conditional UPDATE.
     credit_balance: Mapped[int] = mapped_column(default=0)
+    # Language of a reminder by the recipient's country code, e.g. {"+33": "fr"}; longest prefix wins.
+    language_by_prefix: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from connectors.calendars.base import PHONE_FIELDS
@@ -29,9 +29,9 @@ class CalendarConnection(IdMixin, CreatedAtMixin, Base):
     language: Mapped[str | None] = mapped_column(String(5))
     sender_name: Mapped[str | None] = mapped_column(String(11))
     allow_late_send: Mapped[bool] = mapped_column(default=False)
-    template_id: Mapped[int | None] = mapped_column(
-        BigId, ForeignKey("message_template.id", ondelete="SET NULL")
-    )
+    # Quiet hours of this calendar; None means the account's.
+    quiet_start: Mapped[time | None] = mapped_column(Time())
+    quiet_end: Mapped[time | None] = mapped_column(Time())
     grant_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("oauth_grant.id", ondelete="SET NULL"), index=True
     )

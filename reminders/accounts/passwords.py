@@ -1,0 +1,42 @@
+"""Password hashing (argon2id, via argon2-cffi) and the rules a new password must meet."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+MIN_LENGTH = 10
+MAX_LENGTH = 1024
+
+_HASHER = PasswordHasher()
+# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("not-a-real-password-0")
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash with the library's current parameters."""
+    return _HASHER.hash(password)
+
+
+def verify_password(stored: str | None, password: str) -> tuple[bool, str | None]:
+    """Whether `password` matches; the second value is a fresh hash when the parameters changed."""
+    try:
+        _HASHER.verify(stored or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False, None
+    if stored is None:
+        return False, None
+    return True, hash_password(password) if _HASHER.check_needs_rehash(stored) else None
+
+
+def password_problem(password: str, email: str = "") -> str | None:
+    """Why a new password is refused (an English msgid the page translates), or None."""
+    if len(password) < MIN_LENGTH:
+        return "Use at least 10 characters."
+    if len(password) > MAX_LENGTH:
+        return "Use at most 1024 characters."
+    if len(set(password)) < 4:
+        return "Use more different characters."
+    if email and password.strip().lower() == email.strip().lower():
+        return "Do not use your e-mail address as the password."
+    return None

@@ -1,0 +1,192 @@
+"""Account and user lifecycle in the database: sign-up, confirmation, sign-in, password reset, staff.
+
+Functions take an open session and return or raise; mail and HTTP belong to the callers. Error
+messages are English msgids that the pages translate.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from reminders.accounts.passwords import hash_password, password_problem, verify_password
+from reminders.accounts.tokens import LinkTokens, Purpose, still_matches
+from reminders.billing import credit
+from reminders.models import Account, User
+
+# Deliberately simple: the confirmation mail is the real check that an address works.
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+ROLES = ("owner", "staff")
+LANGUAGES = ("de", "en")
+
+
+class FormErrors(Exception):
+    """Input refused; `errors` maps each form field to the reason (an English msgid)."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True, slots=True)
+class SignUp:
+    """What the sign-up form asks for."""
+
+    business: str
+    name: str
+    email: str
+    password: str
+    language: str = "de"
+
+
+def normalise_email(email: str) -> str:
+    """Addresses are compared and stored lower-cased without surrounding blanks."""
+    return email.strip().lower()
+
+
+def email_problem(email: str) -> str | None:
+    """Why an address is refused, or None."""
+    if not _EMAIL.match(email) or len(email) > 320:
+        return "Enter an e-mail address such as name@example.com."
+    return None
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    """The user with this address (any case), if any."""
+    return session.scalars(select(User).where(User.email == normalise_email(email))).first()
+
+
+def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> User:
+    """Create the business, its owner (unconfirmed) and the welcome credit."""
+    email = normalise_email(form.email)
+    errors: dict[str, str] = {}
+    if not form.business.strip():
+        errors["business"] = "Enter the name of your business."
+    elif len(form.business.strip()) > 200:
+        errors["business"] = "Use at most 200 characters."
+    if len(form.name.strip()) > 200:
+        errors["name"] = "Use at most 200 characters."
+    if problem := email_problem(email):
+        errors["email"] = problem
+    elif user_by_email(session, email) is not None:
+        errors["email"] = "An account with this e-mail address exists already. Sign in or reset the password."
+    if problem := password_problem(form.password, email):
+        errors["password"] = problem
+    if errors:
+        raise FormErrors(errors)
+    language = form.language if form.language in LANGUAGES else "de"
+    account = Account(name=form.business.strip(), language=language, created_at=now)
+    session.add(account)
+    session.flush()
+    user = User(
+        account_id=account.id,
+        email=email,
+        name=form.name.strip(),
+        password_hash=hash_password(form.password),
+        role="owner",
+        language=language,
+        created_at=now,
+    )
+    session.add(user)
+    if free_sms:
+        credit.grant(session, account.id, free_sms, kind="grant", now=now, note="welcome credit")
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
+    """The user these credentials belong to; upgrades an outdated hash on the way."""
+    user = user_by_email(session, email)
+    ok, new_hash = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None:
+        return None
+    if new_hash:
+        user.password_hash = new_hash
+    user.last_login_at = now
+    return user
+
+
+def confirmation_token(tokens: LinkTokens, user: User) -> str:
+    """The link token that confirms the user's current address."""
+    return tokens.issue(Purpose.CONFIRM_EMAIL, user.id, user.email)
+
+
+def confirm_email(session: Session, tokens: LinkTokens, token: str, *, now: datetime) -> User | None:
+    """Mark the address confirmed; None when the link is forged, expired or for an old address."""
+    claim = tokens.check(Purpose.CONFIRM_EMAIL, token)
+    user = session.get(User, claim.user_id) if claim else None
+    if claim is None or user is None or not still_matches(claim, user.email):
+        return None
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+    return user
+
+
+def password_link_token(tokens: LinkTokens, user: User, purpose: Purpose) -> str:
+    """A reset or invitation link, valid until the password changes."""
+    return tokens.issue(purpose, user.id, user.password_hash or f"unset:{user.id}")
+
+
+def user_of_password_link(session: Session, tokens: LinkTokens, purpose: Purpose, token: str) -> User | None:
+    """The user a reset or invitation link is for, while it is valid and unused."""
+    claim = tokens.check(purpose, token)
+    user = session.get(User, claim.user_id) if claim else None
+    if claim is None or user is None or not still_matches(claim, user.password_hash or f"unset:{user.id}"):
+        return None
+    return user
+
+
+def set_password(user: User, password: str, *, now: datetime) -> None:
+    """Set a new password; ends every other session and confirms the address (the link proved it)."""
+    if problem := password_problem(password, user.email):
+        raise FormErrors({"password": problem})
+    user.password_hash = hash_password(password)
+    user.session_epoch += 1
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+
+
+def invite_staff(session: Session, owner: User, *, email: str, name: str, role: str, now: datetime) -> User:
+    """Add a user to the owner's account; they choose a password through the invitation link."""
+    address = normalise_email(email)
+    errors: dict[str, str] = {}
+    if problem := email_problem(address):
+        errors["email"] = problem
+    elif user_by_email(session, address) is not None:
+        errors["email"] = "This e-mail address already belongs to a user."
+    if role not in ROLES:
+        errors["role"] = "Choose owner or staff."
+    if errors:
+        raise FormErrors(errors)
+    user = User(
+        account_id=owner.account_id,
+        email=address,
+        name=name.strip()[:200],
+        password_hash=None,
+        role=role,
+        language=owner.language,
+        created_at=now,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def remove_user(session: Session, owner: User, user_id: int) -> bool:
+    """Remove a user of the owner's account; the last owner cannot be removed."""
+    user = session.get(User, user_id)
+    if user is None or user.account_id != owner.account_id:
+        return False
+    if user.role == "owner":
+        owners = session.scalar(
+            select(func.count()).where(User.account_id == owner.account_id, User.role == "owner")
+        )
+        if (owners or 0) <= 1:
+            raise FormErrors({"user": "An account needs at least one owner."})
+    session.delete(user)
+    return True
