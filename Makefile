@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -37,3 +37,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var reminders.db reminders.db-* reminders.worker.lock .mypy_cache .pytest_cache .ruff_cache
+
+messages: $(STAMP)
+	mkdir -p var
+	$(BIN)/pybabel extract --no-location -F babel.cfg -k N_ -k gettext_for:2 -o var/messages.pot .

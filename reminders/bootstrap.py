@@ -18,6 +18,7 @@ from connectors.calendars.base import CalendarSource
 from connectors.calendars.google import GoogleCalendarSource, GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.ics import IcsCalendarSource
 from connectors.calendars.microsoft import MicrosoftApp, MicrosoftCalendarSource, TokenCacheState
+from connectors.mail import ConsoleMailer, Mailer, SmtpEndpoint, SmtpMailer
 from connectors.sms.base import SmsGateway
 from connectors.sms.console import ConsoleGateway
 from reminders.calendars.grants import save_refreshed_token, token_of
@@ -44,6 +45,7 @@ class Services:
     gateway: SmsGateway
     http: httpx.Client
     clock: Clock = utcnow
+    mailer: Mailer = field(default_factory=ConsoleMailer)
     # Set by the in-process scheduler so a push notification can bring the next sync forward.
     wake_sync: Callable[[datetime], None] | None = None
     # How connectors wait between retries (tests record the waits instead of sleeping).
@@ -171,8 +173,29 @@ def build_gateway(settings: Settings) -> SmsGateway:
     raise UnsupportedProvider(f"The SMS provider {settings.sms_provider!r} is not available in this version.")
 
 
+def build_mailer(settings: Settings) -> Mailer:
+    """SMTP when a relay is configured, else the console (development)."""
+    if not settings.smtp_host:
+        return ConsoleMailer()
+    return SmtpMailer(
+        SmtpEndpoint(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            username=settings.smtp_user,
+            password=settings.smtp_password.get_secret_value(),
+            timeout=settings.smtp_timeout_seconds,
+        )
+    )
+
+
 def build_services(
-    settings: Settings, *, gateway: SmsGateway | None = None, clock: Clock = utcnow
+    settings: Settings,
+    *,
+    gateway: SmsGateway | None = None,
+    clock: Clock = utcnow,
+    mailer: Mailer | None = None,
 ) -> Services:
     """Wire the service from settings; tests pass their own gateway or clock."""
     engine = make_engine(settings.database_url)
@@ -185,4 +208,5 @@ def build_services(
         gateway=gateway or build_gateway(settings),
         http=http,
         clock=clock,
+        mailer=mailer or build_mailer(settings),
     )

@@ -82,6 +82,8 @@ class Settings(BaseSettings):
     rate_limit_storage: str = "memory://"
     login_attempts_per_15_minutes: int = Field(10, ge=1)
     session_days: int = Field(14, ge=1, le=90)
+    # ICS feed URLs from tenants may point at loopback/private addresses (one salon on its own LAN).
+    ics_allow_private_networks: bool = False
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

@@ -1,6 +1,6 @@
 """Outgoing e-mail (confirmation, password reset, invitations): SMTP, or the console in development."""
 
-from connectors.mail.base import MailError, Mailer, OutgoingMail
+from connectors.mail.base import Mailer, MailError, OutgoingMail
 from connectors.mail.console import ConsoleMailer
 from connectors.mail.smtp import SmtpEndpoint, SmtpMailer
 

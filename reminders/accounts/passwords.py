@@ -5,6 +5,8 @@ from __future__ import annotations
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from reminders.msgid import N_
+
 MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
@@ -32,11 +34,11 @@ def verify_password(stored: str | None, password: str) -> tuple[bool, str | None
 def password_problem(password: str, email: str = "") -> str | None:
     """Why a new password is refused (an English msgid the page translates), or None."""
     if len(password) < MIN_LENGTH:
-        return "Use at least 10 characters."
+        return N_("Use at least 10 characters.")
     if len(password) > MAX_LENGTH:
-        return "Use at most 1024 characters."
+        return N_("Use at most 1024 characters.")
     if len(set(password)) < 4:
-        return "Use more different characters."
+        return N_("Use more different characters.")
     if email and password.strip().lower() == email.strip().lower():
-        return "Do not use your e-mail address as the password."
+        return N_("Do not use your e-mail address as the password.")
     return None

@@ -18,6 +18,7 @@ from reminders.accounts.passwords import hash_password, password_problem, verify
 from reminders.accounts.tokens import LinkTokens, Purpose, still_matches
 from reminders.billing import credit
 from reminders.models import Account, User
+from reminders.msgid import N_
 
 # Deliberately simple: the confirmation mail is the real check that an address works.
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -52,7 +53,7 @@ def normalise_email(email: str) -> str:
 def email_problem(email: str) -> str | None:
     """Why an address is refused, or None."""
     if not _EMAIL.match(email) or len(email) > 320:
-        return "Enter an e-mail address such as name@example.com."
+        return N_("Enter an e-mail address such as name@example.com.")
     return None
 
 
@@ -66,15 +67,17 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
     email = normalise_email(form.email)
     errors: dict[str, str] = {}
     if not form.business.strip():
-        errors["business"] = "Enter the name of your business."
+        errors["business"] = N_("Enter the name of your business.")
     elif len(form.business.strip()) > 200:
-        errors["business"] = "Use at most 200 characters."
+        errors["business"] = N_("Use at most 200 characters.")
     if len(form.name.strip()) > 200:
-        errors["name"] = "Use at most 200 characters."
+        errors["name"] = N_("Use at most 200 characters.")
     if problem := email_problem(email):
         errors["email"] = problem
     elif user_by_email(session, email) is not None:
-        errors["email"] = "An account with this e-mail address exists already. Sign in or reset the password."
+        errors["email"] = N_(
+            "An account with this e-mail address exists already. Sign in or reset the password."
+        )
     if problem := password_problem(form.password, email):
         errors["password"] = problem
     if errors:
@@ -158,9 +161,9 @@ def invite_staff(session: Session, owner: User, *, email: str, name: str, role: 
     if problem := email_problem(address):
         errors["email"] = problem
     elif user_by_email(session, address) is not None:
-        errors["email"] = "This e-mail address already belongs to a user."
+        errors["email"] = N_("This e-mail address already belongs to a user.")
     if role not in ROLES:
-        errors["role"] = "Choose owner or staff."
+        errors["role"] = N_("Choose owner or staff.")
     if errors:
         raise FormErrors(errors)
     user = User(
@@ -187,6 +190,6 @@ def remove_user(session: Session, owner: User, user_id: int) -> bool:
             select(func.count()).where(User.account_id == owner.account_id, User.role == "owner")
         )
         if (owners or 0) <= 1:
-            raise FormErrors({"user": "An account needs at least one owner."})
+            raise FormErrors({"user": N_("An account needs at least one owner.")})
     session.delete(user)
     return True

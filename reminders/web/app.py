@@ -1,55 +1,114 @@
-"""The FastAPI application: for now one page with the upcoming reminders and the outbox."""
+"""The FastAPI application: middleware, error pages and the routers of every area of the app."""
 
-from __future__ import annotations
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from urllib.parse import quote
 
-from typing import Annotated
-
-from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from reminders.bootstrap import Services
-from reminders.web import queries
-from reminders.web.calendar_pages import LINKERS, calendar_router
-from reminders.web.rendering import TEMPLATES
-from reminders.web.session import csrf_token, read_session, remember
+from reminders.web.account_pages import account_router
+from reminders.web.appointment_pages import appointment_router
+from reminders.web.auth_pages import auth_router
+from reminders.web.calendar_pages import calendar_router
+from reminders.web.calendar_settings import calendar_settings_router
+from reminders.web.context import CsrfRefused, Forbidden, NotFound, NotSignedIn, Web
+from reminders.web.dashboard import dashboard_router
+from reminders.web.i18n import N_
+from reminders.web.message_log import message_log_router
+from reminders.web.number_pages import number_router
+from reminders.web.template_pages import template_router
 from reminders.web.webhooks import webhook_router
+
+STATIC = Path(__file__).parent / "static"
+# Pages load only their own scripts and styles; nothing inline, nothing from elsewhere.
+SECURITY_HEADERS = {
+    "content-security-policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    ),
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+}
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-wired services."""
-    app = FastAPI(title="reminders", docs_url=None, redoc_url=None)
-    app.include_router(calendar_router(services))
+    app = FastAPI(title="reminders", docs_url=None, redoc_url=None, openapi_url=None)
+    web = Web(services)
+    guarded = [Depends(web.csrf_guard)]
+    for router in (
+        auth_router(web),
+        dashboard_router(web),
+        calendar_router(web),
+        calendar_settings_router(web),
+        template_router(web),
+        appointment_router(web),
+        message_log_router(web),
+        number_router(web),
+        account_router(web),
+    ):
+        app.include_router(router, dependencies=guarded)
+    # Webhooks are called by Google and Microsoft, not browsers: they prove themselves with channel secrets.
     app.include_router(webhook_router(services))
-    secure = services.settings.public_url.startswith("https://")
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
-    @app.get("/", response_class=HTMLResponse)
-    def index(request: Request, account: Annotated[int | None, Query()] = None) -> HTMLResponse:
-        browser = read_session(request, services.signer)
-        with services.factory.begin() as session:
-            found = queries.account_for_page(session, account)
-            if found is None:
-                return TEMPLATES.TemplateResponse(
-                    request, "empty.html", {}, status_code=404 if account else 200
-                )
-            context = {
-                "account": found,
-                "calendars": queries.calendars(session, found.id),
-                "upcoming": queries.upcoming(session, found.id),
-                "outcomes": queries.recent_outcomes(session, found.id),
-                "outbox": queries.outbox(session, found.id),
-                "when": lambda dt: queries.local(dt, found.timezone),
-                "now": queries.local(services.clock(), found.timezone),
-                "csrf": csrf_token(browser, services.signer),
-                "providers": [
-                    (name, linker.LABEL)
-                    for name, linker in LINKERS.items()
-                    if linker.is_configured(services.settings)
-                ],
-            }
-            response = TEMPLATES.TemplateResponse(request, "index.html", context)
-            remember(response, browser, services.signer, secure=secure)
-            return response
+    @app.middleware("http")
+    async def browser_session(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request.state.browser = web.cookies.read(request)
+        response = await call_next(request)
+        session = request.state.browser
+        if session.changed and not request.url.path.startswith(("/webhooks/", "/static/", "/healthz")):
+            web.cookies.write(response, session)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if "text/html" in response.headers.get("content-type", ""):
+            response.headers.setdefault("cache-control", "no-store")
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    def not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
+        if request.method == "GET":
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return web.message(
+            request, N_("Please sign in"), N_("Your session has ended. Sign in again."), status_code=401
+        )
+
+    @app.exception_handler(Forbidden)
+    def forbidden(request: Request, _exc: Forbidden) -> Response:
+        return web.message(
+            request, N_("Only for owners"), N_("Ask an owner of this account to do this."), status_code=403
+        )
+
+    @app.exception_handler(NotFound)
+    def not_found(request: Request, _exc: NotFound) -> Response:
+        return web.message(request, N_("Not found"), N_("There is nothing here."), status_code=404)
+
+    @app.exception_handler(CsrfRefused)
+    def csrf_refused(request: Request, _exc: CsrfRefused) -> Response:
+        return web.message(
+            request,
+            N_("Please try again"),
+            N_("The form expired. Reload the page and send it again."),
+            status_code=403,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return web.message(request, N_("Not found"), N_("There is nothing here."), status_code=404)
+        if exc.status_code == 405:
+            return web.message(request, N_("Not found"), N_("There is nothing here."), status_code=405)
+        return web.message(request, N_("Something went wrong"), str(exc.detail), status_code=exc.status_code)
 
     @app.get("/healthz")
     def healthz() -> JSONResponse:

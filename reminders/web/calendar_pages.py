@@ -1,162 +1,209 @@
-"""Connecting OAuth calendars: consent, callback, calendar picker, disconnect (any provider)."""
-
-from __future__ import annotations
+"""Connecting calendars: the list, Google and Outlook (consent, callback, picker), ICS feeds, disconnect."""
 
 from collections.abc import Mapping
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
 
 from connectors.calendars.base import CalendarError
-from reminders.bootstrap import Services
 from reminders.calendars import google_link, microsoft_link
-from reminders.calendars.linking import ConnectError, Linker
-from reminders.models import CalendarConnection
+from reminders.calendars.ics_link import connect_feed, feed_url_problem, normalise_feed_url
+from reminders.calendars.linking import ConnectError, Linker, close_and_release
+from reminders.calendars.service import sync_one
 from reminders.web import queries
-from reminders.web.rendering import TEMPLATES, message_page
-from reminders.web.session import csrf_ok, csrf_token, read_session, remember
+from reminders.web.context import NotFound, Viewer, Web
+from reminders.web.i18n import N_, gettext_for
 
 LINKERS: Mapping[str, Linker] = {
     linker.PROVIDER: linker for linker in (google_link.LINKER, microsoft_link.LINKER)
 }
 
 
-def calendar_router(services: Services) -> APIRouter:
-    """The calendar-connection routes, bound to the process's services."""
+def calendar_router(web: Web) -> APIRouter:
+    """The calendar-connection routes."""
     router = APIRouter()
-    signer = services.signer
-    secure = services.settings.public_url.startswith("https://")
+    services = web.services
+    settings = services.settings
+    signed = Depends(web.viewer)
 
-    def account_id(requested: int | None = None) -> int | None:
-        with services.factory.begin() as session:
-            account = queries.account_for_page(session, requested)
-            return account.id if account else None
-
-    def form_account(request: Request, csrf: str) -> int | Response:
-        """The account a posted form acts for, or the refusal when its CSRF token is not this session's."""
-        found = account_id()
-        if found is None or not csrf_ok(read_session(request, signer), signer, csrf):
-            return message_page(
-                request, "Please try again", "The form expired; open it again.", status_code=403
-            )
-        return found
-
-    def linker(request: Request, provider: str) -> Linker | Response:
+    def linker(provider: str) -> Linker:
         found = LINKERS.get(provider)
         if found is None:
-            return message_page(
-                request, "Unknown calendar provider", f"{provider!r} is not supported.", status_code=404
-            )
-        if not found.is_configured(services.settings):
-            return message_page(
-                request,
-                f"{found.LABEL} is not set up here",
-                f"This installation has no {found.LABEL} OAuth client configured.",
-                status_code=503,
-            )
+            raise NotFound
         return found
 
-    @router.get("/calendars/{provider}/connect")
-    def connect(request: Request, provider: str, account: int | None = None) -> Response:
-        chosen = linker(request, provider)
-        if isinstance(chosen, Response):
-            return chosen
-        found = account_id(account)
-        if found is None:
-            return message_page(request, "No such business", "Set up a business first.", status_code=404)
-        session = read_session(request, signer)
-        response = RedirectResponse(
-            chosen.start_connect(services, account_id=found, session_id=session.id), status_code=303
+    def not_configured(request: Request, chosen: Linker, viewer: Viewer) -> Response:
+        return web.message(
+            request,
+            N_("This provider is not set up here"),
+            N_("This installation has no OAuth client for this provider. Use an ICS link instead."),
+            status_code=503,
+            viewer=viewer,
         )
-        remember(response, session, signer, secure=secure)
-        return response
+
+    def providers() -> list[tuple[str, str]]:
+        return [(name, found.LABEL) for name, found in LINKERS.items() if found.is_configured(settings)]
+
+    @router.get("/calendars")
+    def calendar_list(request: Request, viewer: Annotated[Viewer, signed]) -> Response:
+        with services.factory() as db:
+            lines = queries.calendar_lines(db, viewer.account_id)
+        return web.page(request, "calendars/list.html", {"calendars": lines}, viewer=viewer)
+
+    @router.get("/calendars/new")
+    def new_calendar(request: Request, viewer: Annotated[Viewer, signed]) -> Response:
+        return web.page(
+            request,
+            "calendars/new.html",
+            {"providers": providers(), "form": {}, "errors": {}},
+            viewer=viewer,
+        )
+
+    @router.post("/calendars/ics")
+    def connect_ics(
+        request: Request,
+        viewer: Annotated[Viewer, signed],
+        url: Annotated[str, Form()] = "",
+        name: Annotated[str, Form()] = "",
+    ) -> Response:
+        feed = normalise_feed_url(url)
+        errors: dict[str, str] = {}
+        if problem := feed_url_problem(feed, allow_private=settings.ics_allow_private_networks):
+            errors["url"] = problem
+        if not name.strip():
+            errors["name"] = N_("Give the calendar a name, e.g. the room or the person.")
+        elif len(name.strip()) > 200:
+            errors["name"] = N_("Use at most 200 characters.")
+        if errors:
+            return web.page(
+                request,
+                "calendars/new.html",
+                {"providers": providers(), "form": {"url": url, "name": name}, "errors": errors},
+                viewer=viewer,
+                status_code=422,
+            )
+        with services.factory.begin() as db:
+            connection = connect_feed(
+                db, viewer.account_id, url=feed, name=name.strip(), now=services.clock()
+            )
+            db.flush()
+            connection_id = connection.id
+        sync_one(services, connection_id)  # errors are kept on the connection and shown on its page
+        return RedirectResponse(f"/calendars/{connection_id}?notice=connected", status_code=303)
+
+    @router.get("/calendars/{provider}/connect")
+    def connect(request: Request, provider: str, viewer: Annotated[Viewer, signed]) -> Response:
+        chosen = linker(provider)
+        if not chosen.is_configured(settings):
+            return not_configured(request, chosen, viewer)
+        url = chosen.start_connect(services, account_id=viewer.account_id, session_id=web.browser(request).id)
+        return RedirectResponse(url, status_code=303)
 
     @router.get("/oauth/{provider}/callback")
     def callback(
-        request: Request, provider: str, state: str = "", code: str = "", error: str = ""
+        request: Request,
+        provider: str,
+        viewer: Annotated[Viewer, signed],
+        state: str = "",
+        code: str = "",
+        error: str = "",
     ) -> Response:
-        chosen = linker(request, provider)
-        if isinstance(chosen, Response):
-            return chosen
-        title = f"{chosen.LABEL} calendar not connected"
+        chosen = linker(provider)
+        title = N_("The calendar was not connected")
         if error or not code:
-            reason = "you declined access" if error == "access_denied" else (error or "no code was returned")
-            return message_page(request, title, f"{chosen.LABEL} says {reason}.", status_code=400)
-        session = read_session(request, signer)
+            text = (
+                "You declined access." if error == "access_denied" else "The provider did not grant access."
+            )
+            return web.message(request, title, text, status_code=400, viewer=viewer)
         try:
             grant_id = chosen.finish_connect(
-                services, state=state, query=dict(request.query_params), session_id=session.id
+                services, state=state, query=dict(request.query_params), session_id=web.browser(request).id
             )
         except (ConnectError, CalendarError) as exc:
-            return message_page(request, title, str(exc), status_code=400)
+            return web.page(
+                request,
+                "message.html",
+                {"title": gettext_for(web.language_of(request, viewer), title), "text": str(exc)},
+                viewer=viewer,
+                status_code=400,
+            )
         return RedirectResponse(f"/calendars/{provider}/pick/{grant_id}", status_code=303)
 
-    @router.get("/calendars/{provider}/pick/{grant_id}", response_class=HTMLResponse)
-    def pick(request: Request, provider: str, grant_id: int) -> Response:
-        chosen = linker(request, provider)
-        if isinstance(chosen, Response):
-            return chosen
-        found = account_id()
-        if found is None:
-            return message_page(request, "No such business", "Set up a business first.", status_code=404)
-        session = read_session(request, signer)
+    @router.get("/calendars/{provider}/pick/{grant_id}")
+    def pick(request: Request, provider: str, grant_id: int, viewer: Annotated[Viewer, signed]) -> Response:
+        chosen = linker(provider)
         try:
-            calendars = chosen.calendars_of_grant(services, account_id=found, grant_id=grant_id)
-        except (ConnectError, CalendarError) as exc:
-            return message_page(
-                request, f"Cannot list your {chosen.LABEL} calendars", str(exc), status_code=400
+            calendars = chosen.calendars_of_grant(services, account_id=viewer.account_id, grant_id=grant_id)
+        except ConnectError as exc:
+            raise NotFound from exc
+        except CalendarError as exc:
+            return web.page(
+                request,
+                "message.html",
+                {"title": chosen.LABEL, "text": str(exc)},
+                viewer=viewer,
+                status_code=400,
             )
         context = {
             "calendars": calendars,
             "action": f"/calendars/{provider}/pick/{grant_id}",
             "label": chosen.LABEL,
-            "csrf": csrf_token(session, signer),
         }
-        response = TEMPLATES.TemplateResponse(request, "calendar_pick.html", context)
-        remember(response, session, signer, secure=secure)
-        return response
+        return web.page(request, "calendars/pick.html", context, viewer=viewer)
 
     @router.post("/calendars/{provider}/pick/{grant_id}")
     def choose(
         request: Request,
         provider: str,
         grant_id: int,
+        viewer: Annotated[Viewer, signed],
         calendar: Annotated[list[str] | None, Form()] = None,
-        csrf: Annotated[str, Form()] = "",
     ) -> Response:
-        chosen = linker(request, provider)
-        if isinstance(chosen, Response):
-            return chosen
-        found = form_account(request, csrf)
-        if isinstance(found, Response):
-            return found
+        chosen = linker(provider)
         try:
             chosen.connect_calendars(
-                services, account_id=found, grant_id=grant_id, calendar_ids=calendar or []
+                services, account_id=viewer.account_id, grant_id=grant_id, calendar_ids=calendar or []
             )
-        except (ConnectError, CalendarError) as exc:
-            return message_page(request, f"{chosen.LABEL} calendar not connected", str(exc), status_code=400)
-        return RedirectResponse("/", status_code=303)
+        except ConnectError as exc:
+            raise NotFound from exc
+        except CalendarError as exc:
+            return web.page(
+                request,
+                "message.html",
+                {"title": chosen.LABEL, "text": str(exc)},
+                viewer=viewer,
+                status_code=400,
+            )
+        return RedirectResponse("/calendars?notice=connected", status_code=303)
+
+    @router.get("/calendars/{connection_id}/disconnect")
+    def confirm_disconnect(
+        request: Request, connection_id: int, viewer: Annotated[Viewer, signed]
+    ) -> Response:
+        with services.factory() as db:
+            connection = queries.owned_calendar(db, viewer.account_id, connection_id)
+        if connection is None or connection.disconnected_at is not None:
+            raise NotFound
+        return web.page(request, "calendars/disconnect.html", {"calendar": connection}, viewer=viewer)
 
     @router.post("/calendars/{connection_id}/disconnect")
-    def disconnect(request: Request, connection_id: int, csrf: Annotated[str, Form()] = "") -> Response:
-        found = form_account(request, csrf)
-        if isinstance(found, Response):
-            return found
-        with services.factory.begin() as session:
-            connection = session.get(CalendarConnection, connection_id)
-            chosen = (
-                LINKERS.get(connection.provider) if connection and connection.account_id == found else None
-            )
-        if chosen is None:
-            return message_page(
-                request, "Not disconnected", "That calendar is not connected.", status_code=404
-            )
-        try:
-            chosen.disconnect(services, account_id=found, connection_id=connection_id)
-        except ConnectError as exc:
-            return message_page(request, "Not disconnected", str(exc), status_code=404)
-        return RedirectResponse("/", status_code=303)
+    def disconnect(request: Request, connection_id: int, viewer: Annotated[Viewer, signed]) -> Response:
+        with services.factory.begin() as db:
+            connection = queries.owned_calendar(db, viewer.account_id, connection_id)
+            if connection is None or connection.disconnected_at is not None:
+                raise NotFound
+            provider = connection.provider
+            if provider == "ics":
+                close_and_release(db, connection, None, services.clock())
+        if provider != "ics":
+            try:
+                linker(provider).disconnect(
+                    services, account_id=viewer.account_id, connection_id=connection_id
+                )
+            except ConnectError as exc:
+                raise NotFound from exc
+        return RedirectResponse("/calendars?notice=disconnected", status_code=303)
 
     return router

@@ -23,6 +23,10 @@ from babel.messages.pofile import read_po
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
+from reminders.msgid import N_
+
+__all__ = ["N_", "gettext_for", "install", "supported", "translations", "when"]
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
 DEFAULT_LANGUAGE = "de"
@@ -40,8 +44,8 @@ def catalog(language: str) -> Catalog:
     for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
             for message in read_po(handle, locale=language):
-                if message.id and message.string:
-                    merged[message.id] = message.string
+                if isinstance(message.id, str) and message.string:
+                    merged.add(message.id, message.string)
     return merged
 
 

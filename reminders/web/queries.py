@@ -1,16 +1,19 @@
-"""Read models for the first page: upcoming reminders, outcomes, outbox, calendars."""
+"""Read models shared by the pages: the account's calendars, the next reminders, masked numbers.
+
+Every function takes the viewer's account id and filters by it in SQL; pages never load a row by
+id without going through one of these or an `owned_*` helper.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from reminders.models import Account, Appointment, CalendarConnection, Reminder, SendAttempt
+from reminders.models import Account, Appointment, CalendarConnection, OAuthGrant, Reminder
 from reminders.reasons import ReminderState
 
 LIVE = (ReminderState.SCHEDULED, ReminderState.QUEUED, ReminderState.SENDING)
@@ -25,49 +28,76 @@ class ReminderLine:
     calendar: CalendarConnection
 
 
-def account_for_page(session: Session, account_id: int | None) -> Account | None:
-    """The requested account, or the first one (the embedded single-business mode)."""
-    if account_id is not None:
-        return session.get(Account, account_id)
-    return session.scalars(select(Account).order_by(Account.id).limit(1)).first()
+@dataclass(frozen=True, slots=True)
+class CalendarLine:
+    """A calendar with whether its access still works."""
+
+    calendar: CalendarConnection
+    access_revoked: bool
 
 
-def calendars(session: Session, account_id: int) -> Sequence[CalendarConnection]:
-    """The account's connected calendars."""
+def account(session: Session, account_id: int) -> Account:
+    """The viewer's account."""
+    return session.get_one(Account, account_id)
+
+
+def owned_calendar(session: Session, account_id: int, calendar_id: int) -> CalendarConnection | None:
+    """The calendar with this id if it belongs to the account (None for another account's id)."""
+    found = session.get(CalendarConnection, calendar_id)
+    return found if found is not None and found.account_id == account_id else None
+
+
+def calendars(
+    session: Session, account_id: int, *, connected_only: bool = False
+) -> Sequence[CalendarConnection]:
+    """The account's calendars, by name."""
     stmt = select(CalendarConnection).where(CalendarConnection.account_id == account_id)
-    return session.scalars(stmt.order_by(CalendarConnection.name)).all()
+    if connected_only:
+        stmt = stmt.where(CalendarConnection.disconnected_at.is_(None))
+    return session.scalars(stmt.order_by(CalendarConnection.name, CalendarConnection.id)).all()
 
 
-def upcoming(session: Session, account_id: int, *, limit: int = 100) -> list[ReminderLine]:
+def calendar_lines(session: Session, account_id: int) -> list[CalendarLine]:
+    """The account's connected calendars with the state of their OAuth access."""
+    stmt = (
+        select(CalendarConnection, OAuthGrant.revoked_at)
+        .outerjoin(OAuthGrant, OAuthGrant.id == CalendarConnection.grant_id)
+        .where(CalendarConnection.account_id == account_id, CalendarConnection.disconnected_at.is_(None))
+        .order_by(CalendarConnection.name, CalendarConnection.id)
+    )
+    return [CalendarLine(c, revoked is not None) for c, revoked in session.execute(stmt).all()]
+
+
+def upcoming(session: Session, account_id: int, *, limit: int = 10) -> list[ReminderLine]:
     """Reminders still to go out, soonest first."""
-    return _lines(session, account_id, Reminder.state.in_(LIVE), Reminder.due_at.asc(), limit)
-
-
-def recent_outcomes(session: Session, account_id: int, *, limit: int = 50) -> list[ReminderLine]:
-    """Reminders that were sent, skipped, cancelled or failed, newest first."""
-    return _lines(session, account_id, Reminder.state.not_in(LIVE), Reminder.updated_at.desc(), limit)
-
-
-def outbox(session: Session, account_id: int, *, limit: int = 50) -> Sequence[SendAttempt]:
-    """Messages handed to the SMS gateway, newest first."""
-    stmt = select(SendAttempt).where(SendAttempt.account_id == account_id)
-    return session.scalars(
-        stmt.order_by(SendAttempt.started_at.desc(), SendAttempt.id.desc()).limit(limit)
-    ).all()
-
-
-def _lines(
-    session: Session, account_id: int, condition: object, order: object, limit: int
-) -> list[ReminderLine]:
     stmt = (
         select(Reminder, Appointment, CalendarConnection)
         .join(Appointment, Reminder.appointment_id == Appointment.id)
         .join(CalendarConnection, Appointment.calendar_id == CalendarConnection.id)
-        .where(CalendarConnection.account_id == account_id, condition)  # type: ignore[arg-type]
-        .order_by(order)  # type: ignore[arg-type]
+        .where(CalendarConnection.account_id == account_id, Reminder.state.in_(LIVE))
+        .order_by(Reminder.due_at.asc(), Reminder.id)
         .limit(limit)
     )
     return [ReminderLine(r, a, c) for r, a, c in session.execute(stmt).all()]
+
+
+def at_risk_count(session: Session, account_id: int, now: datetime, *, days: int = 7) -> int:
+    """Upcoming appointments of the next `days` days whose reminder cannot go out: no mobile number."""
+    stmt = (
+        select(func.count())
+        .select_from(Appointment)
+        .join(CalendarConnection, Appointment.calendar_id == CalendarConnection.id)
+        .where(
+            CalendarConnection.account_id == account_id,
+            CalendarConnection.disconnected_at.is_(None),
+            Appointment.status == "confirmed",
+            Appointment.all_day.is_(False),
+            Appointment.starts_at > now,
+            Appointment.starts_at <= now + timedelta(days=days),
+            Appointment.recipient.is_(None),
+        )
+    )
+    return int(session.scalar(stmt) or 0)
 
 
 def mask_number(number: str | None) -> str:
@@ -76,10 +106,3 @@ def mask_number(number: str | None) -> str:
         return "–"
     keep = 3 if number.startswith("+") else 0
     return number[:keep] + "•" * max(len(number) - keep - 2, 0) + number[-2:]
-
-
-def local(dt: datetime | None, zone: str) -> str:
-    """A timestamp shown in the account's zone."""
-    if dt is None:
-        return "–"
-    return dt.astimezone(ZoneInfo(zone)).strftime("%a %d.%m. %H:%M")

@@ -1,49 +1,89 @@
-"""A browser session id in a signed, HttpOnly cookie (until sign-in arrives with the web app)."""
+"""The browser session: a signed, HttpOnly, SameSite cookie holding a random id and the signed-in user.
+
+Every visitor gets a session id (sign-up and sign-in forms need a CSRF token before anyone is
+signed in). Signing in or out issues a new id, so a planted cookie is worthless afterwards, and
+raising the user's `session_epoch` (password change) ends all their other sessions.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from fastapi import Request, Response
-
-from reminders.security.secrets import Signer
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 
 COOKIE = "reminders_session"
-MAX_AGE = 14 * 24 * 3600
+CSRF_FIELD = "csrf"
+CSRF_HEADER = "x-csrf-token"
 
 
 @dataclass(frozen=True, slots=True)
 class BrowserSession:
-    """The id of the browser session a request belongs to."""
+    """What the cookie carries."""
 
     id: str
-    is_new: bool
+    user_id: int | None = None
+    epoch: int = 0
+    # Set when the cookie must be (re)written on the response.
+    changed: bool = False
 
 
-def read_session(request: Request, signer: Signer) -> BrowserSession:
-    """The request's session, or a new one when the cookie is missing or forged."""
-    raw = request.cookies.get(COOKIE)
-    session_id = signer.unsign(raw) if raw else None
-    if session_id:
-        return BrowserSession(session_id, is_new=False)
-    return BrowserSession(secrets.token_urlsafe(24), is_new=True)
+def new_session() -> BrowserSession:
+    """A fresh anonymous session."""
+    return BrowserSession(secrets.token_urlsafe(24), changed=True)
 
 
-def remember(response: Response, session: BrowserSession, signer: Signer, *, secure: bool) -> None:
-    """Set the cookie on the response if the session is new."""
-    if session.is_new:
-        # Lax, not Strict: the OAuth callback is a top-level navigation coming back from Google.
+def signed_in(user_id: int, epoch: int) -> BrowserSession:
+    """A fresh session for a user who has just proved who they are."""
+    return replace(new_session(), user_id=user_id, epoch=epoch)
+
+
+class SessionCookies:
+    """Reads and writes the session cookie with the installation's secret key."""
+
+    def __init__(self, secret: str, *, max_age_seconds: int, secure: bool) -> None:
+        self._serializer = URLSafeTimedSerializer(secret, salt="reminders.session")
+        self._csrf_key = hashlib.sha256(f"csrf:{secret}".encode()).digest()
+        self.max_age_seconds = max_age_seconds
+        self.secure = secure
+
+    def read(self, connection: HTTPConnection) -> BrowserSession:
+        """The request's session; a new anonymous one when the cookie is missing, forged or too old."""
+        raw = connection.cookies.get(COOKIE)
+        if not raw:
+            return new_session()
+        try:
+            data = self._serializer.loads(raw, max_age=self.max_age_seconds)
+            sid, user_id, epoch = data["s"], data.get("u"), int(data.get("e", 0))
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return new_session()
+        if not isinstance(sid, str) or not (user_id is None or isinstance(user_id, int)):
+            return new_session()
+        return BrowserSession(sid, user_id, epoch)
+
+    def write(self, response: Response, session: BrowserSession) -> None:
+        """Set the cookie (HttpOnly; SameSite=Lax so the OAuth callback, a top-level GET, still has it)."""
+        value = self._serializer.dumps({"s": session.id, "u": session.user_id, "e": session.epoch})
         response.set_cookie(
-            COOKIE, signer.sign(session.id), max_age=MAX_AGE, httponly=True, samesite="lax", secure=secure
+            COOKIE,
+            value,
+            max_age=self.max_age_seconds,
+            httponly=True,
+            samesite="lax",
+            secure=self.secure,
+            path="/",
         )
 
+    def csrf_token(self, session: BrowserSession) -> str:
+        """The token forms of this session must carry."""
+        return hmac.new(self._csrf_key, session.id.encode(), hashlib.sha256).hexdigest()
 
-def csrf_token(session: BrowserSession, signer: Signer) -> str:
-    """A token for forms of this session."""
-    return signer.sign(f"csrf:{session.id}")
-
-
-def csrf_ok(session: BrowserSession, signer: Signer, token: str | None) -> bool:
-    """Whether a submitted form carries this session's token."""
-    return bool(token) and not session.is_new and signer.unsign(token or "") == f"csrf:{session.id}"
+    def csrf_ok(self, session: BrowserSession, token: str | None) -> bool:
+        """Whether `token` is this session's (an anonymous session that was just created has none)."""
+        if not token or session.changed:
+            return False
+        return hmac.compare_digest(token, self.csrf_token(session))

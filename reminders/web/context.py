@@ -1,0 +1,218 @@
+"""What every route of the web app shares: services, the session cookie, the viewer, pages, CSRF.
+
+Routers are built from a `Web`; the dependencies here are the only way a route learns who is
+signed in, so every query can be scoped to `viewer.account_id`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from starlette.responses import Response
+
+from reminders.accounts.tokens import LinkTokens
+from reminders.bootstrap import Services
+from reminders.models import Account, User
+from reminders.web.i18n import LANGUAGES, N_, gettext_for, supported
+from reminders.web.limits import LoginLimiter
+from reminders.web.rendering import TEMPLATES
+from reminders.web.session import CSRF_FIELD, CSRF_HEADER, BrowserSession, SessionCookies
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Short notices shown after a redirect (?notice=key); a fixed list, so no text can be injected.
+NOTICES: Mapping[str, str] = {
+    "saved": N_("Saved."),
+    "deleted": N_("Deleted."),
+    "added": N_("Added."),
+    "removed": N_("Removed."),
+    "connected": N_("Calendar connected. Its appointments are being read now."),
+    "disconnected": N_("Calendar disconnected. Its future reminders were cancelled."),
+    "confirmed": N_("Thank you, your e-mail address is confirmed."),
+    "confirmation_sent": N_("We sent you a new confirmation link."),
+    "password_changed": N_("Your password was changed."),
+    "invited": N_("Invitation sent."),
+    "signed_out": N_("You are signed out."),
+    "welcome": N_("Welcome! We sent you a link to confirm your e-mail address. Next, connect a calendar."),
+}
+
+
+class NotSignedIn(Exception):
+    """The page needs a signed-in user."""
+
+
+class Forbidden(Exception):
+    """The signed-in user's role may not do this."""
+
+
+class NotFound(Exception):
+    """Nothing with this id belongs to the viewer's account (the same answer whether it exists or not)."""
+
+
+class CsrfRefused(Exception):
+    """An unsafe request without this session's CSRF token."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """The signed-in user and their account, as every page needs them."""
+
+    user_id: int
+    account_id: int
+    role: str
+    email: str
+    name: str
+    language: str
+    account_name: str
+    timezone: str
+    email_confirmed: bool
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == "owner"
+
+
+class Web:
+    """The web app's shared parts, built once per application."""
+
+    def __init__(self, services: Services) -> None:
+        settings = services.settings
+        secret = settings.secret_key.get_secret_value()
+        self.services = services
+        self.cookies = SessionCookies(
+            secret,
+            max_age_seconds=settings.session_days * 86400,
+            secure=settings.public_url.startswith("https://"),
+        )
+        self.links = LinkTokens(secret)
+        self.limiter = LoginLimiter(settings.rate_limit_storage, settings.login_attempts_per_15_minutes)
+
+    # --- sessions -------------------------------------------------------------------------------
+
+    @staticmethod
+    def browser(request: Request) -> BrowserSession:
+        """The request's browser session (read by the middleware)."""
+        session: BrowserSession = request.state.browser
+        return session
+
+    @staticmethod
+    def switch_session(request: Request, session: BrowserSession) -> None:
+        """Replace the browser session; the middleware writes the cookie."""
+        request.state.browser = session
+
+    def viewer(self, request: Request) -> Viewer:
+        """FastAPI dependency: the signed-in user, or `NotSignedIn`."""
+        found = self.optional_viewer(request)
+        if found is None:
+            raise NotSignedIn
+        return found
+
+    def owner(self, request: Request) -> Viewer:
+        """FastAPI dependency: a signed-in owner of the account, or `Forbidden` for staff."""
+        found = self.viewer(request)
+        if not found.is_owner:
+            raise Forbidden
+        return found
+
+    def optional_viewer(self, request: Request) -> Viewer | None:
+        """The signed-in user, if the session names one that still exists with the same epoch."""
+        cached: Viewer | bool | None = getattr(request.state, "viewer", False)
+        if cached is not False:
+            return cached  # type: ignore[return-value]
+        session = self.browser(request)
+        found: Viewer | None = None
+        if session.user_id is not None:
+            with self.services.factory() as db:
+                row = db.execute(
+                    select(User, Account)
+                    .join(Account, Account.id == User.account_id)
+                    .where(User.id == session.user_id)
+                ).first()
+            if row is not None and row[0].session_epoch == session.epoch:
+                user, account = row
+                found = Viewer(
+                    user_id=user.id,
+                    account_id=account.id,
+                    role=user.role,
+                    email=user.email,
+                    name=user.name,
+                    language=supported(user.language),
+                    account_name=account.name,
+                    timezone=account.timezone,
+                    email_confirmed=user.email_confirmed_at is not None,
+                )
+        request.state.viewer = found
+        return found
+
+    async def csrf_guard(self, request: Request) -> None:
+        """FastAPI dependency on every router with forms: unsafe methods need the session's token."""
+        if request.method in SAFE_METHODS:
+            return
+        token = request.headers.get(CSRF_HEADER)
+        content_type = request.headers.get("content-type", "")
+        if token is None and content_type.startswith(("application/x-www-form-urlencoded", "multipart/")):
+            value = (await request.form()).get(CSRF_FIELD)
+            token = value if isinstance(value, str) else None
+        if not self.cookies.csrf_ok(self.browser(request), token):
+            raise CsrfRefused
+
+    # --- pages ----------------------------------------------------------------------------------
+
+    def language_of(self, request: Request, viewer: Viewer | None = None) -> str:
+        """The UI language: the user's, else what the browser asks for, else the default."""
+        if viewer is not None:
+            return viewer.language
+        asked = request.query_params.get("lang")
+        if asked in LANGUAGES:
+            return asked
+        for part in request.headers.get("accept-language", "").split(","):
+            code = part.split(";")[0].strip().lower()[:2]
+            if code in LANGUAGES:
+                return code
+        return supported(None)
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        context: Mapping[str, Any] | None = None,
+        *,
+        viewer: Viewer | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        """Render a page with what every template expects (language, zone, CSRF token, viewer, notice)."""
+        lang = self.language_of(request, viewer)
+        notice = NOTICES.get(request.query_params.get("notice", ""))
+        base: dict[str, Any] = {
+            "lang": lang,
+            "zone": viewer.timezone if viewer else "UTC",
+            "viewer": viewer,
+            "csrf": self.cookies.csrf_token(self.browser(request)),
+            "notice": notice,
+            "languages": LANGUAGES,
+            "path": request.url.path,
+        }
+        base.update(context or {})
+        return TEMPLATES.TemplateResponse(request, template, base, status_code=status_code)
+
+    def message(
+        self,
+        request: Request,
+        title: str,
+        text: str,
+        *,
+        status_code: int = 200,
+        viewer: Viewer | None = None,
+    ) -> Response:
+        """A page that says what happened (title and text are msgids, translated here)."""
+        lang = self.language_of(request, viewer or self.optional_viewer(request))
+        return self.page(
+            request,
+            "message.html",
+            {"title": gettext_for(lang, title), "text": gettext_for(lang, text)},
+            viewer=viewer or self.optional_viewer(request),
+            status_code=status_code,
+        )
