@@ -22,7 +22,7 @@ from connectors.mail import ConsoleMailer, Mailer, SmtpEndpoint, SmtpMailer
 from connectors.sms.base import SmsGateway
 from connectors.sms.console import ConsoleGateway
 from reminders.calendars.grants import save_refreshed_token, token_of
-from reminders.db import make_engine, make_sessionmaker, utcnow
+from reminders.db import make_engine, make_read_sessionmaker, make_sessionmaker, utcnow
 from reminders.dispatch.service import Dispatcher, DispatchPolicy
 from reminders.models import Account, CalendarConnection, OAuthGrant
 from reminders.security.secrets import Signer, TokenCipher
@@ -51,6 +51,11 @@ class Services:
     # How connectors wait between retries (tests record the waits instead of sleeping).
     sleep: Callable[[float], None] = time.sleep
     worker_id: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+
+    @cached_property
+    def reader(self) -> sessionmaker[Session]:
+        """Sessions for read-only work such as pages (no write lock on SQLite)."""
+        return make_read_sessionmaker(self.engine)
 
     @cached_property
     def cipher(self) -> TokenCipher:

@@ -61,6 +61,9 @@ def demo(
     sync = summary.sync
     console.print(f"Created account [bold]Demo Salon[/bold] (id {summary.account_id}) with 10 SMS of credit.")
     console.print(
+        f"Sign in with [bold]{summary.email}[/bold] and the password [bold]{summary.password}[/bold]."
+    )
+    console.print(
         f"Calendar feed: {summary.feed} ({summary.appointments} events, recurring expanded on sync)."
     )
     if sync.error:

@@ -79,9 +79,19 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Read-only work (pages) takes no write lock, so it never waits for a writer in WAL mode.
+        deferred = conn.get_execution_options().get(READ_ONLY_OPTION)
+        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
 
     return engine
+
+
+READ_ONLY_OPTION = "reminders_read_only"
+
+
+def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for reads only: on SQLite they start a deferred transaction (no write lock)."""
+    return sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -10,16 +11,20 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from sqlalchemy import func, select
 
+from reminders.accounts.passwords import hash_password
 from reminders.billing import credit
 from reminders.bootstrap import Services
 from reminders.calendars.configure import add_rule, save_template, use_template
 from reminders.calendars.service import sync_one
 from reminders.calendars.sync import SyncReport
 from reminders.messaging.templates import DEFAULT_TEMPLATES
-from reminders.models import Account, CalendarConnection
+from reminders.models import Account, CalendarConnection, User
 from reminders.planning import QuietHours
 
 ZONE = "Europe/Zurich"
+DEMO_EMAIL = "demo@example.com"
+# Known only in development, so `make run` can print it; elsewhere the demo owner gets a random one.
+DEV_DEMO_PASSWORD = "demo-salon-password"
 SALON = "Salon Demo, Bahnhofstrasse 12, 8001 Zürich"
 
 
@@ -47,6 +52,8 @@ class DemoSummary:
     appointments: int
     sync: SyncReport
     quiet_hours_note: str | None
+    email: str = DEMO_EMAIL
+    password: str = DEV_DEMO_PASSWORD
 
 
 def demo_appointments(now: datetime) -> list[DemoAppointment]:
@@ -136,6 +143,7 @@ def load_demo(services: Services, *, now: datetime | None = None) -> DemoSummary
     feed = (data_dir / "demo-salon.ics").resolve()
     feed.write_bytes(demo_feed(now))
     note = None
+    password = DEV_DEMO_PASSWORD if services.settings.env != "production" else secrets.token_urlsafe(12)
     quiet = QuietHours()
     if quiet.contains(now.astimezone(ZoneInfo(ZONE)).time()):
         note = (
@@ -150,6 +158,18 @@ def load_demo(services: Services, *, now: datetime | None = None) -> DemoSummary
             account.quiet_start = account.quiet_end = time(0, 0)
         session.add(account)
         session.flush()
+        session.add(
+            User(
+                account_id=account.id,
+                email=DEMO_EMAIL,
+                name="Demo",
+                password_hash=hash_password(password),
+                role="owner",
+                language="de",
+                email_confirmed_at=now,
+                created_at=now,
+            )
+        )
         template = save_template(
             session,
             account.id,
@@ -172,4 +192,6 @@ def load_demo(services: Services, *, now: datetime | None = None) -> DemoSummary
         credit.grant(session, account.id, 10, kind="grant", now=now, note="demo credit")
         account_id, calendar_id = account.id, connection.id
     report = sync_one(services, calendar_id)
-    return DemoSummary(account_id, calendar_id, feed, len(demo_appointments(now)), report, note)
+    return DemoSummary(
+        account_id, calendar_id, feed, len(demo_appointments(now)), report, note, DEMO_EMAIL, password
+    )

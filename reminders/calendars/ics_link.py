@@ -43,7 +43,7 @@ def feed_url_problem(url: str, *, allow_private: bool) -> str | None:
 def normalise_feed_url(url: str) -> str:
     """Calendar apps hand out webcal:// links; they are https."""
     url = url.strip()
-    return N_("https://") + url[len("webcal://") :] if url.lower().startswith("webcal://") else url
+    return "https://" + url[len("webcal://") :] if url.lower().startswith("webcal://") else url
 
 
 def connect_feed(

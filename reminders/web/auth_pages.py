@@ -229,29 +229,31 @@ def auth_router(web: Web) -> APIRouter:
     def password_link_submit(
         request: Request, purpose: Purpose, token: str, password: str, repeat: str, template: str
     ) -> Response:
+        errors: dict[str, str] = {}
+        email = None
+        # Pages are rendered after the transaction: on SQLite it holds the write lock.
         with services.factory.begin() as db:
             user = user_of_password_link(db, web.links, purpose, token)
-            if user is None:
-                return web.message(
-                    request,
-                    N_("This link does not work"),
-                    N_("The link is invalid, expired or was already used. Ask for a new one."),
-                    status_code=400,
-                )
-            context = {"email": user.email, "token": token}
-            if password != repeat:
-                return web.page(
-                    request,
-                    template,
-                    {**context, "errors": {"repeat": N_("The two passwords differ.")}},
-                    status_code=422,
-                )
-            try:
-                set_password(user, password, now=services.clock())
-            except FormErrors as exc:
-                return web.page(request, template, {**context, "errors": exc.errors}, status_code=422)
-            db.flush()
-            start(request, user)
+            if user is not None:
+                email = user.email
+                try:
+                    if password != repeat:
+                        raise FormErrors({"repeat": N_("The two passwords differ.")})
+                    set_password(user, password, now=services.clock())
+                except FormErrors as exc:
+                    errors = exc.errors
+                else:
+                    db.flush()
+                    start(request, user)
+        if email is None:
+            return web.message(
+                request,
+                N_("This link does not work"),
+                N_("The link is invalid, expired or was already used. Ask for a new one."),
+                status_code=400,
+            )
+        if errors:
+            return web.page(request, template, {"email": email, "token": token, "errors": errors}, status_code=422)
         return RedirectResponse("/?notice=password_changed", status_code=303)
 
     @router.get("/password/reset/{token}")

@@ -48,7 +48,7 @@ def calendar_router(web: Web) -> APIRouter:
 
     @router.get("/calendars")
     def calendar_list(request: Request, viewer: Annotated[Viewer, signed]) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             lines = queries.calendar_lines(db, viewer.account_id)
         return web.page(request, "calendars/list.html", {"calendars": lines}, viewer=viewer)
 
@@ -182,7 +182,7 @@ def calendar_router(web: Web) -> APIRouter:
     def confirm_disconnect(
         request: Request, connection_id: int, viewer: Annotated[Viewer, signed]
     ) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             connection = queries.owned_calendar(db, viewer.account_id, connection_id)
         if connection is None or connection.disconnected_at is not None:
             raise NotFound

@@ -125,7 +125,7 @@ class Web:
         session = self.browser(request)
         found: Viewer | None = None
         if session.user_id is not None:
-            with self.services.factory() as db:
+            with self.services.reader() as db:
                 row = db.execute(
                     select(User, Account)
                     .join(Account, Account.id == User.account_id)

@@ -30,7 +30,7 @@ def dashboard_router(web: Web) -> APIRouter:
     @router.get("/")
     def overview(request: Request, viewer: Annotated[Viewer, Depends(web.viewer)]) -> Response:
         now = services.clock()
-        with services.factory() as db:
+        with services.reader() as db:
             account = queries.account(db, viewer.account_id)
             calendars = queries.calendar_lines(db, viewer.account_id)
             upcoming = queries.upcoming(db, viewer.account_id)

@@ -17,6 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from reminders.demo import DEMO_EMAIL, DEV_DEMO_PASSWORD
+from tests.support.web import sign_in
+
 REMINDERS = [sys.executable, "-m", "reminders.cli"]
 
 
@@ -98,10 +101,12 @@ def served(env: dict[str, str]) -> Iterator[str]:
 
 
 def test_serve_shows_the_demo_and_sends_what_falls_due(served: str, env: dict[str, str]) -> None:
-    page = httpx.get(served + "/", timeout=10)
+    browser = httpx.Client(base_url=served, timeout=10)
+    assert browser.get("/").headers["location"].startswith("/login")
+    sign_in(browser, DEMO_EMAIL, DEV_DEMO_PASSWORD)
+    page = browser.get("/")
     assert page.status_code == 200
     assert "Demo Salon" in page.text
-    assert "No message sent yet." in page.text
 
     # Bring the demo's first reminder forward to now, as another process would.
     engine = create_engine(env["REMINDERS_DATABASE_URL"])
@@ -119,10 +124,11 @@ def test_serve_shows_the_demo_and_sends_what_falls_due(served: str, env: dict[st
     deadline = time.monotonic() + 20
     outbox = ""
     while time.monotonic() < deadline:
-        outbox = httpx.get(served + "/", timeout=10).text.split("<h2>Outbox</h2>")[1]
+        outbox = browser.get("/messages").text
         if "state-sent" in outbox:
             break
         time.sleep(0.2)
+    browser.close()
     assert "Demo Salon" in outbox
     assert "state-sent" in outbox
 

@@ -31,6 +31,7 @@ from tests.support.factories import make_account
 from tests.support.google import google_settings
 from tests.support.reading import all_appointments, all_reminders, wait_for
 from tests.support.server import free_port, live_server
+from tests.support.web import make_user, sign_in
 
 MIDNIGHT = clock_time(0, 0)
 OWNER = "owner@salon.example"
@@ -62,18 +63,20 @@ def setup(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         with services.factory.begin() as session:
             # No quiet hours: the test must not depend on the time of day it runs at.
-            account_id = make_account(session, quiet_start=MIDNIGHT, quiet_end=MIDNIGHT).id
+            account = make_account(session, quiet_start=MIDNIGHT, quiet_end=MIDNIGHT)
+            account_id, email = account.id, make_user(session, account).email
         with (
             live_server(create_app(services), port=port) as base,
             httpx.Client(base_url=base, timeout=20) as web,
         ):
+            sign_in(web, email)
             yield Setup(services, google, web, account_id)
         services.close()
 
 
 def connect(setup: Setup, calendars: list[str]) -> list[int]:
     """The owner's clicks: connect, consent at Google, pick calendars."""
-    started = setup.web.get(f"/calendars/google/connect?account={setup.account_id}")
+    started = setup.web.get("/calendars/google/connect")
     assert started.status_code == 303
     consent_url = started.headers["location"]
     assert consent_url.startswith(setup.google.auth_url)
@@ -179,7 +182,7 @@ def test_revoked_access_keeps_reminders_and_tells_the_owner(setup: Setup) -> Non
         assert "reconnect" in connection.last_sync_error.lower()
         assert session.scalars(select(OAuthGrant)).one().revoked_at is not None
     page = setup.web.get("/")
-    assert "reconnect" in page.text.lower()
+    assert "connect again" in page.text.lower()
 
 
 def test_disconnecting_stops_push_revokes_access_and_cancels_future_reminders(setup: Setup) -> None:
@@ -204,12 +207,18 @@ def test_disconnecting_stops_push_revokes_access_and_cancels_future_reminders(se
 
 
 def test_a_forged_or_replayed_callback_is_refused(setup: Setup) -> None:
-    started = setup.web.get(f"/calendars/google/connect?account={setup.account_id}")
+    started = setup.web.get("/calendars/google/connect")
     consent = httpx.get(started.headers["location"], follow_redirects=False)
     callback_url = consent.headers["location"]
 
-    stranger = httpx.get(setup.web.base_url.join(callback_url))  # same link, another browser
-    assert stranger.status_code == 400
+    anonymous = httpx.get(setup.web.base_url.join(callback_url))  # same link, another browser
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/login")
+    with setup.services.factory.begin() as session:
+        other = make_user(session, make_account(session, name="Other"))
+    with httpx.Client(base_url=setup.web.base_url) as stranger:
+        sign_in(stranger, other.email)
+        assert stranger.get(callback_url).status_code == 400  # signed in, but not the session that started it
     forged = setup.web.get(re.sub(r"state=[^&]+", "state=forged.sig", callback_url))
     assert forged.status_code == 400
     assert setup.web.get(callback_url).status_code == 303

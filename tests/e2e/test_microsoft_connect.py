@@ -31,6 +31,7 @@ from tests.emulators.microsoft import MicrosoftEmulator
 from tests.support.factories import make_account
 from tests.support.reading import all_appointments, all_reminders, wait_for
 from tests.support.server import free_port, live_server
+from tests.support.web import make_user, sign_in
 
 MIDNIGHT = clock_time(0, 0)
 OWNER = "praxis@contoso.example"
@@ -65,17 +66,19 @@ def setup(database_url: str, tmp_path: Path) -> Iterator[Setup]:
         )
         services = build_services(settings, gateway=ConsoleGateway(quiet=True))
         with services.factory.begin() as session:
-            account_id = make_account(session, quiet_start=MIDNIGHT, quiet_end=MIDNIGHT).id
+            account = make_account(session, quiet_start=MIDNIGHT, quiet_end=MIDNIGHT)
+            account_id, email = account.id, make_user(session, account).email
         with (
             live_server(create_app(services), port=port) as base,
             httpx.Client(base_url=base, timeout=20) as web,
         ):
+            sign_in(web, email)
             yield Setup(services, ms, web, account_id)
         services.close()
 
 
 def connect(setup: Setup) -> int:
-    started = setup.web.get(f"/calendars/microsoft/connect?account={setup.account_id}")
+    started = setup.web.get("/calendars/microsoft/connect")
     assert started.status_code == 303
     assert started.headers["location"].startswith(setup.ms.authority)
     assert "code_challenge=" in started.headers["location"]
@@ -180,7 +183,7 @@ def test_revoked_consent_keeps_reminders_and_tells_the_owner(setup: Setup) -> No
     assert [(r.id, r.state) for r in all_reminders(setup.services)] == planned
     with setup.services.factory.begin() as session:
         assert session.scalars(select(OAuthGrant)).one().revoked_at is not None
-    assert "reconnect" in setup.web.get("/").text.lower()
+    assert "connect again" in setup.web.get("/").text.lower()
 
 
 def test_a_notification_with_a_wrong_client_state_is_ignored(setup: Setup) -> None:

@@ -1,48 +1,61 @@
-"""The first page, over HTTP."""
+"""The overview page over HTTP: the demo salon's calendars, credit, next reminders and problems."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-import httpx
-
 from reminders.bootstrap import Services
-from reminders.demo import load_demo
-from reminders.web.app import create_app
+from reminders.demo import DEMO_EMAIL, DEV_DEMO_PASSWORD, load_demo
 from tests.support.clock import FakeClock
-from tests.support.server import live_server
+from tests.support.factories import make_account
+from tests.support.web import app_client, make_user, signed_in
 
 
-def test_an_empty_installation_says_how_to_start(services: Services) -> None:
-    with live_server(create_app(services)) as base, httpx.Client(base_url=base) as client:
-        page = client.get("/")
-    assert page.status_code == 200
-    assert "reminders demo" in page.text
-
-
-def test_the_page_shows_upcoming_reminders_then_the_outbox(services: Services, clock: FakeClock) -> None:
+def test_the_overview_shows_calendars_credit_and_the_next_reminders(services: Services) -> None:
     load_demo(services)
-    with live_server(create_app(services)) as base, httpx.Client(base_url=base) as client:
-        before = client.get("/")
-        clock.advance(timedelta(minutes=5))
-        services.dispatcher().run_once()
-        after = client.get("/")
-        health = client.get("/healthz")
+    with signed_in(services, DEMO_EMAIL, DEV_DEMO_PASSWORD) as web:
+        page = web.get("/")
+        health = web.get("/healthz")
 
-    assert before.status_code == 200
-    assert "Demo Salon" in before.text
-    assert "Upcoming reminders" in before.text
-    assert "Haarschnitt Anna Muster" in before.text
-    assert "No message sent yet." in before.text
-    assert "landline" in before.text
-    assert "+41791112233" not in before.text  # numbers are masked
-    assert "+41•••••••33" in before.text
-    assert "No message sent yet." not in after.text
-    assert "Demo Salon" in after.text.split("<h2>Outbox</h2>")[1]
+    assert page.status_code == 200
+    text = page.text
+    assert '<html lang="de">' in text
+    assert "Demo Salon" in text
+    assert "Termine Salon" in text
+    assert 'data-testid="credit">10<' in text
+    assert "Haarschnitt Anna Muster" in text
+    assert "+41791112233" not in text  # numbers are masked
+    assert "+41•••••••33" in text
     assert health.json() == {"status": "ok"}
 
 
-def test_an_unknown_account_is_not_found(services: Services) -> None:
+def test_the_overview_lists_what_needs_attention(services: Services, clock: FakeClock) -> None:
+    with services.factory.begin() as session:
+        email = make_user(session, make_account(session, name="Leer")).email
+    with signed_in(services, email) as web:
+        page = web.get("/").text
+
+    assert "Connect a calendar to start sending reminders." in page
+    assert "Your SMS credit is used up" in page
+
+
+def test_the_overview_counts_appointments_without_a_mobile_number(
+    services: Services, clock: FakeClock
+) -> None:
     load_demo(services)
-    with live_server(create_app(services)) as base, httpx.Client(base_url=base) as client:
-        assert client.get("/?account=999").status_code == 404
+    clock.advance(timedelta(minutes=1))
+    with signed_in(services, DEMO_EMAIL, DEV_DEMO_PASSWORD) as web:
+        page = web.get("/").text
+
+    assert (
+        "appointments of the next 7 days have no mobile number" in page
+        or "Termine der nächsten 7 Tage" in page
+    )
+
+
+def test_an_anonymous_visitor_is_sent_to_sign_in(services: Services) -> None:
+    with app_client(services) as web:
+        page = web.get("/appointments")
+
+    assert page.status_code == 303
+    assert page.headers["location"] == "/login?next=%2Fappointments"

@@ -79,6 +79,11 @@ class WebClient:
         return response
 
 
+def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> None:
+    """Sign a plain httpx client in through the login form."""
+    WebClient(client).sign_in(email, password)
+
+
 @contextmanager
 def app_client(services: Services) -> Iterator[WebClient]:
     """An anonymous client on the app served on loopback."""
