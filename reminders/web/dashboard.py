@@ -18,7 +18,7 @@ class Attention:
     """Something the owner should fix, with where to fix it (msgid + link)."""
 
     text: str
-    href: str
+    href: str | None
     params: dict[str, object]
 
 
@@ -36,6 +36,8 @@ def dashboard_router(web: Web) -> APIRouter:
             upcoming = queries.upcoming(db, viewer.account_id)
             at_risk = queries.at_risk_count(db, viewer.account_id, now)
         attention: list[Attention] = []
+        # Staff cannot open the credit page; they still see the warning.
+        credit_page = "/account/credit" if viewer.is_owner else None
         if not calendars:
             attention.append(
                 Attention(N_("Connect a calendar to start sending reminders."), "/calendars/new", {})
@@ -66,12 +68,12 @@ def dashboard_router(web: Web) -> APIRouter:
                 )
         if account.credit_balance <= 0:
             attention.append(
-                Attention(N_("Your SMS credit is used up: no reminder can be sent."), "/account", {})
+                Attention(N_("Your SMS credit is used up: no reminder can be sent."), credit_page, {})
             )
         elif account.credit_balance < LOW_CREDIT:
             attention.append(
                 Attention(
-                    N_("Only %(count)s SMS of credit left."), "/account", {"count": account.credit_balance}
+                    N_("Only %(count)s SMS of credit left."), credit_page, {"count": account.credit_balance}
                 )
             )
         if at_risk:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
 import httpx
+from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
 
 from connectors.mail import ConsoleMailer, OutgoingMail
 from reminders.accounts.passwords import hash_password
@@ -84,10 +86,30 @@ def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> None:
     WebClient(client).sign_in(email, password)
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
+    """Every endpoint of an app, including those of included routers.
+
+    FastAPI 0.16x keeps included routers as `_IncludedRouter` entries that hold the original
+    router (all ours are included without a prefix).
+    """
+    found: list[APIRoute] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append(route)
+        elif (inner := getattr(route, "original_router", None)) is not None:
+            found.extend(api_routes(inner.routes))
+    return found
+
+
 @contextmanager
 def app_client(services: Services) -> Iterator[WebClient]:
     """An anonymous client on the app served on loopback."""
-    with live_server(create_app(services)) as base, httpx.Client(base_url=base, timeout=30) as client:
+    # Tests read English unless they ask for German (anonymous pages follow Accept-Language).
+    headers = {"Accept-Language": "en"}
+    with (
+        live_server(create_app(services)) as base,
+        httpx.Client(base_url=base, timeout=30, headers=headers) as client,
+    ):
         yield WebClient(client)
 
 
