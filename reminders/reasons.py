@@ -41,6 +41,8 @@ class SkipReason(StrEnum):
     APPOINTMENT_CANCELLED = "appointment_cancelled"
     APPOINTMENT_STARTED = "appointment_started"
     NO_RECIPIENT = "no_recipient"
+    RECIPIENT_BLOCKED = "recipient_blocked"  # on the account's blacklist (opted out)
+    RECIPIENT_INVALID = "recipient_invalid"  # on the account's invalid numbers (unassigned)
     NO_CREDIT = "no_credit"
 
 

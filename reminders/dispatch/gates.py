@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from reminders.msgid import N_
 from reminders.reasons import SkipReason
 
 
@@ -27,6 +28,8 @@ class GateInput:
     recipient_reason: str | None
     credit_balance: int
     segments: int
+    # The account's list the recipient is on ("blacklist" or "invalid"), None when not blocked.
+    blocked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,27 @@ def recipient_sendable(ctx: GateInput) -> GateFailure | None:
     return GateFailure(SkipReason.NO_RECIPIENT, detail)
 
 
+def recipient_not_blocked(ctx: GateInput) -> GateFailure | None:
+    """The number must be on neither of the account's lists (opted out, or found unassigned)."""
+    if ctx.blocked is None:
+        return None
+    if ctx.blocked == "invalid":
+        return GateFailure(
+            SkipReason.RECIPIENT_INVALID,
+            N_(
+                "The number is on your list of invalid numbers: it was found not to be in use. "
+                "Remove it from that list if it works again."
+            ),
+        )
+    return GateFailure(
+        SkipReason.RECIPIENT_BLOCKED,
+        N_(
+            "The number is on your blacklist: its owner asked not to get SMS. "
+            "Remove it from the blacklist only if they agree to get reminders again."
+        ),
+    )
+
+
 def credit_sufficient(ctx: GateInput) -> GateFailure | None:
     """The account's prepaid credit must cover every segment of the message."""
     if ctx.credit_balance >= ctx.segments:
@@ -100,6 +124,7 @@ GATES: Sequence[Gate] = (
     appointment_active,
     appointment_ahead,
     recipient_sendable,
+    recipient_not_blocked,
     credit_sufficient,
 )
 

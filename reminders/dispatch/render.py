@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.appointments.phones import remove_phone_numbers
+from reminders.messaging.language import choose_language, strip_tags
 from reminders.messaging.segments import count_segments
 from reminders.messaging.templates import DEFAULT_TEMPLATES, MessageContext, render
 from reminders.models import Account, Appointment, CalendarConnection, CalendarTemplate, MessageTemplate
@@ -23,9 +24,18 @@ class RenderedMessage:
     segments: int
 
 
-def message_language(account: Account, connection: CalendarConnection) -> str:
-    """The language a calendar's reminders are written in."""
-    return connection.language or account.language
+def message_language(appointment: Appointment, account: Account, connection: CalendarConnection) -> str:
+    """The language of this appointment's reminder: tag, recipient's country, calendar, account."""
+    return choose_language(
+        title=appointment.title,
+        location=appointment.location,
+        description=appointment.description,
+        recipient=appointment.recipient,
+        by_prefix=account.language_by_prefix or {},
+        home_region=account.home_region,
+        calendar_language=connection.language,
+        account_language=account.language,
+    ).language
 
 
 def template_body(language: str, custom: str | None) -> str:
@@ -48,24 +58,35 @@ def calendar_templates(session: Session, calendar_ids: Collection[int]) -> dict[
     return found
 
 
+def message_context(
+    appointment: Appointment, account: Account, connection: CalendarConnection, language: str
+) -> MessageContext:
+    """What a template is rendered with for this appointment: phone numbers and language tags removed."""
+    region = account.home_region
+    return MessageContext(
+        starts_at=appointment.starts_at,
+        timezone=appointment.timezone or connection.timezone or account.timezone,
+        language=language,
+        title=strip_tags(remove_phone_numbers(appointment.title, region)),
+        location=strip_tags(remove_phone_numbers(appointment.location, region)),
+        business=account.name,
+        calendar=connection.name,
+    )
+
+
 def render_reminder(
     appointment: Appointment,
     account: Account,
     connection: CalendarConnection,
     templates: Mapping[str, str],
 ) -> RenderedMessage:
-    """Render the reminder text for an appointment, with its phone number removed from title and location."""
-    language = message_language(account, connection)
-    region = account.home_region
-    context = MessageContext(
-        starts_at=appointment.starts_at,
-        timezone=appointment.timezone or connection.timezone or account.timezone,
-        language=language,
-        title=remove_phone_numbers(appointment.title, region),
-        location=remove_phone_numbers(appointment.location, region),
-        business=account.name,
-        calendar=connection.name,
-    )
+    """Render the reminder text for an appointment in its language (see `message_language`).
+
+    `templates` are the calendar's saved bodies by language; a language without one uses the
+    built-in default of that language.
+    """
+    language = message_language(appointment, account, connection)
+    context = message_context(appointment, account, connection, language)
     body = render(template_body(language, templates.get(language)), context)
     info = count_segments(body)
     return RenderedMessage(body=body, encoding=str(info.encoding), segments=max(info.segments, 1))

@@ -30,6 +30,7 @@ from reminders.dispatch.gates import GateInput, first_failure
 from reminders.dispatch.render import RenderedMessage, calendar_templates, render_reminder
 from reminders.dispatch.transitions import finish, requeue, settle_sent
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, SendAttempt
+from reminders.numbers.blocklist import blocked_kinds
 from reminders.reasons import FailReason, ReminderState
 
 log = logging.getLogger(__name__)
@@ -161,10 +162,19 @@ class Dispatcher:
             if lost := len(ids) - len(rows):
                 counts[Outcome.LOST] += lost
             templates = calendar_templates(session, {c.id for _, _, c, _ in rows})
+            # One query for the whole batch, like the templates: which recipients are blocked.
+            blocked = blocked_kinds(session, {(acc.id, a.recipient) for _, a, _, acc in rows if a.recipient})
             with session.no_autoflush:  # one flush for the whole batch, not one per statement
                 for reminder, appointment, connection, account in rows:
                     item = self._prepare_one(
-                        session, reminder, appointment, connection, account, templates, now
+                        session,
+                        reminder,
+                        appointment,
+                        connection,
+                        account,
+                        templates,
+                        blocked.get((account.id, appointment.recipient or "")),
+                        now,
                     )
                     if isinstance(item, Outcome):
                         counts[item] += 1
@@ -184,6 +194,7 @@ class Dispatcher:
         connection: CalendarConnection,
         account: Account,
         templates: Mapping[int, Mapping[str, str]],
+        blocked: str | None,
         now: datetime,
     ) -> _Pending | Outcome:
         try:
@@ -193,12 +204,14 @@ class Dispatcher:
             finish(reminder, ReminderState.FAILED, FailReason.RENDER_FAILED, now)
             return Outcome.FAILED
         _store_message(reminder, message)
-        failure = first_failure(_gate_input(now, connection, appointment, account.credit_balance, message))
+        failure = first_failure(
+            _gate_input(now, connection, appointment, account.credit_balance, message, blocked)
+        )
         if failure is None and not credit.debit(
             session, account, message.segments, reminder_id=reminder.id, now=now
         ):
             failure = first_failure(
-                _gate_input(now, connection, appointment, account.credit_balance, message)
+                _gate_input(now, connection, appointment, account.credit_balance, message, blocked)
             )
         if failure is not None:
             finish(reminder, ReminderState.SKIPPED, failure.reason, now)
@@ -302,6 +315,7 @@ def _gate_input(
     appointment: Appointment,
     balance: int,
     message: RenderedMessage,
+    blocked: str | None,
 ) -> GateInput:
     return GateInput(
         now=now,
@@ -313,4 +327,5 @@ def _gate_input(
         recipient_reason=appointment.recipient_reason,
         credit_balance=balance,
         segments=message.segments,
+        blocked=blocked,
     )

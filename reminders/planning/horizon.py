@@ -54,12 +54,13 @@ def plan_entering_horizon(
         with factory.begin() as session:
             ids = unplanned_within(session, now=now, horizon=horizon, limit=batch)
             for chunk in chunks(ids):
-                total.add(_plan(session, chunk, now))
+                total.add(plan_appointments(session, chunk, now))
         if len(ids) < batch:
             return total
 
 
-def _plan(session: Session, ids: Sequence[int], now: datetime) -> ReconcileCounts:
+def plan_appointments(session: Session, ids: Sequence[int], now: datetime) -> ReconcileCounts:
+    """Plan (create, move, skip or cancel) the reminders of these appointments against their rules."""
     counts = ReconcileCounts()
     rows = session.execute(
         select(Appointment, CalendarConnection, Account)

@@ -46,10 +46,14 @@ class ReconcileCounts:
 
 
 def policy_for(account: Account, connection: CalendarConnection) -> PlanningPolicy:
-    """A calendar's planning policy: the account's zone and quiet hours, the calendar's late-send choice."""
+    """A calendar's planning policy: the account's zone; the calendar's quiet hours and late-send choice."""
+    start, end = connection.quiet_start, connection.quiet_end
+    if start is None or end is None:
+        # Both ends or neither: half a window of the calendar's own is a window nobody chose.
+        start, end = account.quiet_start, account.quiet_end
     return PlanningPolicy(
         account_timezone=account.timezone,
-        quiet_hours=QuietHours(start=account.quiet_start, end=account.quiet_end),
+        quiet_hours=QuietHours(start=start, end=end),
         allow_late_send=connection.allow_late_send,
     )
 

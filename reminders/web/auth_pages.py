@@ -253,7 +253,9 @@ def auth_router(web: Web) -> APIRouter:
                 status_code=400,
             )
         if errors:
-            return web.page(request, template, {"email": email, "token": token, "errors": errors}, status_code=422)
+            return web.page(
+                request, template, {"email": email, "token": token, "errors": errors}, status_code=422
+            )
         return RedirectResponse("/?notice=password_changed", status_code=303)
 
     @router.get("/password/reset/{token}")

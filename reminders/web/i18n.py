@@ -44,7 +44,12 @@ def catalog(language: str) -> Catalog:
     for path in sorted((LOCALE_DIR / language / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
             for message in read_po(handle, locale=language):
-                if isinstance(message.id, str) and message.string:
+                # Plural entries have a tuple id and a tuple of strings.
+                if (
+                    message.id
+                    and message.string
+                    and all(message.string if isinstance(message.string, tuple) else (message.string,))
+                ):
                     merged.add(message.id, message.string)
     return merged
 

@@ -33,7 +33,8 @@ def test_signing_up_creates_the_business_with_ten_free_sms_and_signs_the_owner_i
         user = session.scalars(select(User)).one()
         account = session.get_one(Account, user.account_id)
         assert (user.email, user.role, user.language) == ("eva@example.com", "owner", "en")
-        assert user.password_hash is not None and user.password_hash.startswith("$argon2id$")
+        assert user.password_hash is not None
+        assert user.password_hash.startswith("$argon2id$")
         assert account.credit_balance == 10
         assert session.scalars(select(CreditEntry.kind)).all() == ["grant"]
 
@@ -46,10 +47,14 @@ def test_bad_sign_up_input_is_shown_next_to_each_field_and_kept(services: Servic
         taken = sign_up(web, email="TAKEN@example.com", language="en")
 
     assert short.status_code == 422
-    assert 'id="e-business"' in short.text and "Enter the name of your business." in short.text
-    assert 'id="e-email"' in short.text and 'value="not-an-address"' in short.text
-    assert 'id="e-password"' in short.text and "at least 10 characters" in short.text.lower()
-    assert GOOD not in short.text and "short" not in short.text.split('id="f-password"')[1][:80]
+    assert 'id="e-business"' in short.text
+    assert "Enter the name of your business." in short.text
+    assert 'id="e-email"' in short.text
+    assert 'value="not-an-address"' in short.text
+    assert 'id="e-password"' in short.text
+    assert "at least 10 characters" in short.text.lower()
+    assert GOOD not in short.text
+    assert "short" not in short.text.split('id="f-password"')[1][:80]
     assert taken.status_code == 422
     assert "exists already" in taken.text
     with services.factory() as session:
@@ -140,7 +145,8 @@ def test_a_password_reset_link_works_once_and_ends_other_sessions(services: Serv
     assert (
         asked.status_code == unknown.status_code == 200
     )  # the same answer: nobody learns who has an account
-    assert mismatch.status_code == 422 and "The two passwords differ." in mismatch.text
+    assert mismatch.status_code == 422
+    assert "The two passwords differ." in mismatch.text
     assert reset.status_code == 303
     assert reused.status_code == 400
     assert signed_in_now.status_code == 200
@@ -186,5 +192,7 @@ def test_the_ui_speaks_the_users_language(services: Services) -> None:
         web.post("/me/language", {"language": "en", "next": "/"})
         english = web.get("/").text
 
-    assert '<html lang="de">' in german and "Übersicht" in german
-    assert '<html lang="en">' in english and "Overview" in english
+    assert '<html lang="de">' in german
+    assert "Übersicht" in german
+    assert '<html lang="en">' in english
+    assert "Overview" in english

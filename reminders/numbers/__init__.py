@@ -1,0 +1,1 @@
+"""The account's blocked numbers: the blacklist (opted out) and the invalid numbers (unassigned)."""
