@@ -8,6 +8,7 @@ typographic characters by their GSM-7 equivalents), then measured with `segments
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
@@ -78,12 +79,12 @@ class Preview:
         }
 
 
-def preview_message(body: str, context: MessageContext) -> Preview:
-    """Render `body` for `context` and measure it; a template error is returned, never raised."""
+def preview_message(body: str, context: MessageContext, gettext: Callable[[str], str] = str) -> Preview:
+    """Render `body` for `context` and measure it; a template error (in `gettext`'s language) is returned."""
     try:
         text = render(body, context)
     except TemplateError as exc:
-        return Preview(text=None, error=str(exc), replaced=_replaced(body))
+        return Preview(text=None, error=exc.translated(gettext), replaced=_replaced(body))
     info = count_segments(text)
     forced = tuple(_note(ch, _plain_letter(ch)) for ch in info.non_gsm_chars)
     credits = info.segments

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
@@ -26,6 +26,7 @@ from reminders.messaging.formatting import (
     format_weekday,
 )
 from reminders.messaging.segments import normalize_for_gsm
+from reminders.msgid import N_
 
 MAX_TEMPLATE_LENGTH: Final = 1000
 
@@ -95,7 +96,15 @@ DEFAULT_TEMPLATES: Final[Mapping[str, str]] = MappingProxyType(
 
 
 class TemplateError(ValueError):
-    """A template cannot be used; the message is meant to be shown to the user as is."""
+    """A template cannot be used. `msgid` and `params` let a page say why in the viewer's language."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        super().__init__(msgid % params)
+        self.msgid, self.params = msgid, params
+
+    def translated(self, gettext: Callable[[str], str]) -> str:
+        """The message in the language `gettext` translates into."""
+        return gettext(self.msgid) % self.params
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,8 +150,11 @@ def _tokens(body: str) -> Iterator[_Text | _Field]:
             newline = body.find("\n", i + 1, end if end != -1 else n)
             if end == -1 or inner_open != -1 or newline != -1:
                 raise TemplateError(
-                    f"The brace {{ at character {i + 1} is not closed. "
-                    "Write {{ for a literal {, or close the placeholder, e.g. {date}."
+                    N_(
+                        "The brace { at character %(position)s is not closed. "
+                        "Write {{ for a literal {, or close the placeholder, e.g. {date}."
+                    ),
+                    position=i + 1,
                 )
             if literal:
                 yield _Text("".join(literal))
@@ -155,7 +167,8 @@ def _tokens(body: str) -> Iterator[_Text | _Field]:
                 i += 2
                 continue
             raise TemplateError(
-                f"The brace }} at character {i + 1} has no opening {{. Write }}}} for a literal }}."
+                N_("The brace } at character %(position)s has no opening {. Write }} for a literal }."),
+                position=i + 1,
             )
         else:
             literal.append(ch)
@@ -185,22 +198,38 @@ def placeholders_in(body: str) -> list[str]:
 def validate_template(body: str) -> None:
     """Raise TemplateError if ``body`` is empty, too long, malformed or uses unknown placeholders."""
     if not body.strip():
-        raise TemplateError("The message is empty. Write the text of the reminder.")
+        raise TemplateError(N_("The message is empty. Write the text of the reminder."))
     if len(body) > MAX_TEMPLATE_LENGTH:
         raise TemplateError(
-            f"The message is {len(body)} characters long; at most {MAX_TEMPLATE_LENGTH} are allowed."
+            N_("The message is %(length)s characters long; at most %(limit)s are allowed."),
+            length=len(body),
+            limit=MAX_TEMPLATE_LENGTH,
         )
     unknown = [name for name in placeholders_in(body) if name not in PLACEHOLDERS]
     if not unknown:
         return
-    parts = []
-    for name in unknown:
-        hint = _suggestion(name)
-        parts.append(f"{{{name}}}" + (f" (did you mean {{{hint}}}?)" if hint else ""))
-    noun = "placeholder" if len(unknown) == 1 else "placeholders"
+    if len(unknown) == 1:
+        name, hint = unknown[0], _suggestion(unknown[0])
+        if hint:
+            raise TemplateError(
+                N_("Unknown placeholder %(name)s (did you mean %(hint)s?). Use one of: %(allowed)s."),
+                name=f"{{{name}}}",
+                hint=f"{{{hint}}}",
+                allowed=_allowed(),
+            )
+        raise TemplateError(
+            N_("Unknown placeholder %(name)s. Use one of: %(allowed)s. Write {{ and }} for literal braces."),
+            name=f"{{{name}}}",
+            allowed=_allowed(),
+        )
+    # Several: each with its likely meaning after an arrow, which reads the same in every language.
+    names = ", ".join(
+        f"{{{name}}}" + (f" → {{{hint}}}" if (hint := _suggestion(name)) else "") for name in unknown
+    )
     raise TemplateError(
-        f"Unknown {noun} {', '.join(parts)}. Use one of: {_allowed()}. "
-        "Write {{ and }} for literal braces."
+        N_("Unknown placeholders %(names)s. Use one of: %(allowed)s. Write {{ and }} for literal braces."),
+        names=names,
+        allowed=_allowed(),
     )
 
 

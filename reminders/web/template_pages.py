@@ -24,7 +24,7 @@ from reminders.models import CalendarConnection, CalendarTemplate, MessageTempla
 from reminders.web import queries
 from reminders.web.calendar_settings import LANGUAGE_NAMES, form_fields
 from reminders.web.context import NotFound, Viewer, Web
-from reminders.web.i18n import N_
+from reminders.web.i18n import N_, gettext_for
 from reminders.web.template_preview import preview_for, preview_html, preview_json
 
 MAX_NAME = 200
@@ -84,6 +84,7 @@ def template_router(web: Web) -> APIRouter:
                 language=form.get("language", ""),
                 calendar_id=calendar_id,
                 now=services.clock(),
+                ui_language=viewer.language,
             )
         context: dict[str, Any] = {
             "template_id": template_id,
@@ -133,8 +134,8 @@ def template_router(web: Web) -> APIRouter:
                     )
                     template_id = saved.id
                 except TemplateError as exc:
-                    # Shown as is: it names the placeholder and the character position.
-                    body_error = str(exc)
+                    # It names the placeholder and the character position.
+                    body_error = exc.translated(lambda text: gettext_for(viewer.language, text))
         if errors or body_error:
             return editor(
                 request,
@@ -188,6 +189,7 @@ def template_router(web: Web) -> APIRouter:
                 language=payload.language,
                 calendar_id=payload.calendar_id,
                 now=services.clock(),
+                ui_language=viewer.language,
             )
         return JSONResponse(preview_json(view, lang=web.language_of(request, viewer), zone=viewer.timezone))
 

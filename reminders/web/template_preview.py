@@ -21,6 +21,7 @@ from reminders.messaging.templates import MessageContext
 from reminders.models import Appointment, CalendarConnection
 from reminders.web import queries
 from reminders.web.context import NotFound
+from reminders.web.i18n import gettext_for
 from reminders.web.rendering import TEMPLATES
 
 PARTIAL = "templates/_preview.html"
@@ -37,7 +38,14 @@ class PreviewView:
 
 
 def preview_for(
-    db: Session, account_id: int, *, body: str, language: str, calendar_id: int | None, now: datetime
+    db: Session,
+    account_id: int,
+    *,
+    body: str,
+    language: str,
+    calendar_id: int | None,
+    now: datetime,
+    ui_language: str = "en",
 ) -> PreviewView:
     """Render `body` for the next appointment of the account's calendar `calendar_id`.
 
@@ -58,7 +66,8 @@ def preview_for(
         zone = (connection.timezone if connection is not None else None) or account.timezone
         name = connection.name if connection is not None else None
         context = sample_context(language, now=now, timezone=zone, business=account.name, calendar=name)
-    return PreviewView(preview_message(body, context), context, connection, sample=appointment is None)
+    preview = preview_message(body, context, lambda text: gettext_for(ui_language, text))
+    return PreviewView(preview, context, connection, sample=appointment is None)
 
 
 def next_appointment(db: Session, calendar_id: int, now: datetime) -> Appointment | None:
