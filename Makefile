@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean messages
+.PHONY: run test lint typecheck pytest bench bench-web clean messages
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is required")'
@@ -41,3 +41,6 @@ clean:
 messages: $(STAMP)
 	mkdir -p var
 	$(BIN)/pybabel extract --no-location -F babel.cfg -k N_ -k gettext_for:2 -o var/messages.pot .
+
+bench-web: $(STAMP)
+	$(BIN)/python -m bench.web

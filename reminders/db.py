@@ -52,6 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
+    # JIT compilation pays off for long analytical queries; for page and dispatch queries over
+    # many rows it only adds 15-20 ms of compile time to each.
+    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
     return create_engine(url, **kwargs)

@@ -33,6 +33,8 @@ class Reminder(IdMixin, CreatedAtMixin, Base):
             sqlite_where=text("state <> 'cancelled'"),
         ),
         Index("ix_reminder_state_lease", "state", "lease_until"),
+        # The message log: reminders that ended in a state, newest first.
+        Index("ix_reminder_state_updated", "state", "updated_at", "id"),
     )
 
     appointment_id: Mapped[int] = mapped_column(BigId, ForeignKey("appointment.id", ondelete="CASCADE"))

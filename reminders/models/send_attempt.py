@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from reminders.db import utcnow
@@ -13,6 +13,8 @@ class SendAttempt(IdMixin, Base):
     """One hand-over of a reminder to the SMS gateway, written before the gateway is called."""
 
     __tablename__ = "send_attempt"
+    # The message log: an account's hand-overs, newest first.
+    __table_args__ = (Index("ix_send_attempt_account_started", "account_id", "started_at", "id"),)
 
     reminder_id: Mapped[int] = mapped_column(BigId, ForeignKey("reminder.id", ondelete="CASCADE"), index=True)
     account_id: Mapped[int] = mapped_column(BigId, ForeignKey("account.id", ondelete="CASCADE"), index=True)

@@ -183,8 +183,9 @@ def _attempt_rows(
         .join(Appointment, Appointment.id == Reminder.appointment_id)
         .join(CalendarConnection, CalendarConnection.id == Appointment.calendar_id)
         .where(
-            # Equalities SQLite must not use as index keys: it walks `started_at` instead (planner.py).
-            unindexed(session, SendAttempt.account_id) == account_id,
+            # ix_send_attempt_account_started serves the filter and the order; the calendar's
+            # account must not be an index key for SQLite (planner.py).
+            SendAttempt.account_id == account_id,
             unindexed(session, CalendarConnection.account_id) == account_id,
             _older(at, SendAttempt.id, ATTEMPT, after),
             *_narrowed(at, where, unindexed(session, Appointment.calendar_id)),
@@ -223,24 +224,35 @@ def _attempt_rows(
     return rows
 
 
-def _unsent_states(state: str) -> ColumnElement[bool] | None:
-    """Reminder rows that ended without a send (None: the filter wants only send attempts)."""
+def _unsent_states(state: str) -> list[str]:
+    """The reminder states that end without a send and the filter wants (none: only send attempts)."""
     if state == "sent":
-        return None
-    states = [state] if state else [ReminderState.SKIPPED, ReminderState.CANCELLED, ReminderState.FAILED]
-    # A failed reminder with attempts is already in the log through them; the check runs only
-    # for failed rows (one index lookup each), after the state index has picked the rows.
-    never_sent = ~exists().where(SendAttempt.reminder_id == Reminder.id)
-    return and_(Reminder.state.in_(states), or_(Reminder.state != ReminderState.FAILED, never_sent))
+        return []
+    return [state] if state else [ReminderState.SKIPPED, ReminderState.CANCELLED, ReminderState.FAILED]
 
 
 def _reminder_rows(
     session: Session, account_id: int, where: LogFilter, after: LogCursor | None, limit: int
 ) -> list[LogRow]:
-    states = _unsent_states(where.state)
-    if states is None:
-        return []
+    # One query per state, each walking ix_reminder_state_updated newest first and stopping at
+    # `limit`; an IN over the states would make both databases read every match and sort.
+    found = [
+        row
+        for state in _unsent_states(where.state)
+        for row in _state_rows(session, account_id, where, after, limit, state)
+    ]
+    found.sort(key=lambda row: row.cursor, reverse=True)
+    return found[:limit]
+
+
+def _state_rows(
+    session: Session, account_id: int, where: LogFilter, after: LogCursor | None, limit: int, state: str
+) -> list[LogRow]:
     at = Reminder.updated_at
+    condition = Reminder.state == state
+    if state == ReminderState.FAILED:
+        # A failed reminder with attempts is already in the log through them.
+        condition = and_(condition, ~exists().where(SendAttempt.reminder_id == Reminder.id))
     stmt = (
         select(
             Reminder,
@@ -254,7 +266,7 @@ def _reminder_rows(
         .join(CalendarConnection, CalendarConnection.id == Appointment.calendar_id)
         .where(
             CalendarConnection.account_id == account_id,
-            states,
+            condition,
             _older(at, Reminder.id, REMINDER, after),
             *_narrowed(at, where),
         )

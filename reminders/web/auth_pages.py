@@ -258,35 +258,25 @@ def auth_router(web: Web) -> APIRouter:
             )
         return RedirectResponse("/?notice=password_changed", status_code=303)
 
-    @router.get("/password/reset/{token}")
-    def reset_form(request: Request, token: str) -> Response:
-        return password_link_page(request, Purpose.RESET_PASSWORD, token, "auth/reset.html")
+    def password_link_routes(path: str, purpose: Purpose, template: str) -> None:
+        """The page behind a reset or invitation link, and its form."""
 
-    @router.post("/password/reset/{token}")
-    def reset(
-        request: Request,
-        token: str,
-        password: Annotated[str, Form()] = "",
-        repeat: Annotated[str, Form()] = "",
-    ) -> Response:
-        return password_link_submit(
-            request, Purpose.RESET_PASSWORD, token, password, repeat, "auth/reset.html"
-        )
+        def form_page(request: Request, token: str) -> Response:
+            return password_link_page(request, purpose, token, template)
 
-    @router.get("/invite/{token}")
-    def invite_form(request: Request, token: str) -> Response:
-        return password_link_page(request, Purpose.ACCEPT_INVITE, token, "auth/invite.html")
+        def submit(
+            request: Request,
+            token: str,
+            password: Annotated[str, Form()] = "",
+            repeat: Annotated[str, Form()] = "",
+        ) -> Response:
+            return password_link_submit(request, purpose, token, password, repeat, template)
 
-    @router.post("/invite/{token}")
-    def accept_invite(
-        request: Request,
-        token: str,
-        password: Annotated[str, Form()] = "",
-        repeat: Annotated[str, Form()] = "",
-    ) -> Response:
-        return password_link_submit(
-            request, Purpose.ACCEPT_INVITE, token, password, repeat, "auth/invite.html"
-        )
+        router.add_api_route(path, form_page, methods=["GET"], name=f"{purpose.value}-form")
+        router.add_api_route(path, submit, methods=["POST"], name=purpose.value)
+
+    password_link_routes("/password/reset/{token}", Purpose.RESET_PASSWORD, "auth/reset.html")
+    password_link_routes("/invite/{token}", Purpose.ACCEPT_INVITE, "auth/invite.html")
 
     @router.post("/me/language")
     def choose_language(

@@ -43,6 +43,11 @@ def calendar_router(web: Web) -> APIRouter:
             viewer=viewer,
         )
 
+    def provider_said(request: Request, viewer: Viewer, title: str, exc: Exception) -> Response:
+        """What the provider (or the connector, in words) answered, on a page."""
+        context = {"title": title, "text": str(exc)}
+        return web.page(request, "message.html", context, viewer=viewer, status_code=400)
+
     def providers() -> list[tuple[str, str]]:
         return [(name, found.LABEL) for name, found in LINKERS.items() if found.is_configured(settings)]
 
@@ -122,13 +127,7 @@ def calendar_router(web: Web) -> APIRouter:
                 services, state=state, query=dict(request.query_params), session_id=web.browser(request).id
             )
         except (ConnectError, CalendarError) as exc:
-            return web.page(
-                request,
-                "message.html",
-                {"title": gettext_for(web.language_of(request, viewer), title), "text": str(exc)},
-                viewer=viewer,
-                status_code=400,
-            )
+            return provider_said(request, viewer, gettext_for(web.language_of(request, viewer), title), exc)
         return RedirectResponse(f"/calendars/{provider}/pick/{grant_id}", status_code=303)
 
     @router.get("/calendars/{provider}/pick/{grant_id}")
@@ -139,13 +138,7 @@ def calendar_router(web: Web) -> APIRouter:
         except ConnectError as exc:
             raise NotFound from exc
         except CalendarError as exc:
-            return web.page(
-                request,
-                "message.html",
-                {"title": chosen.LABEL, "text": str(exc)},
-                viewer=viewer,
-                status_code=400,
-            )
+            return provider_said(request, viewer, chosen.LABEL, exc)
         context = {
             "calendars": calendars,
             "action": f"/calendars/{provider}/pick/{grant_id}",
@@ -169,13 +162,7 @@ def calendar_router(web: Web) -> APIRouter:
         except ConnectError as exc:
             raise NotFound from exc
         except CalendarError as exc:
-            return web.page(
-                request,
-                "message.html",
-                {"title": chosen.LABEL, "text": str(exc)},
-                viewer=viewer,
-                status_code=400,
-            )
+            return provider_said(request, viewer, chosen.LABEL, exc)
         return RedirectResponse("/calendars?notice=connected", status_code=303)
 
     @router.get("/calendars/{connection_id}/disconnect")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from reminders.models import Account, Appointment, CalendarConnection, OAuthGrant, Reminder
@@ -70,11 +70,20 @@ def calendar_lines(session: Session, account_id: int) -> list[CalendarLine]:
 
 def upcoming(session: Session, account_id: int, *, limit: int = 10) -> list[ReminderLine]:
     """Reminders still to go out, soonest first."""
+    # Scheduled rows walk the partial index ix_reminder_due_scheduled in due order and stop at
+    # `limit`; the few queued or sending ones are read apart (an IN would read all and sort).
+    lines = _live(session, account_id, Reminder.state == ReminderState.SCHEDULED, limit)
+    lines += _live(session, account_id, Reminder.state.in_(LIVE[1:]), limit)
+    lines.sort(key=lambda line: (line.reminder.due_at is None, line.reminder.due_at, line.reminder.id))
+    return lines[:limit]
+
+
+def _live(session: Session, account_id: int, state: ColumnElement[bool], limit: int) -> list[ReminderLine]:
     stmt = (
         select(Reminder, Appointment, CalendarConnection)
         .join(Appointment, Reminder.appointment_id == Appointment.id)
         .join(CalendarConnection, Appointment.calendar_id == CalendarConnection.id)
-        .where(CalendarConnection.account_id == account_id, Reminder.state.in_(LIVE))
+        .where(CalendarConnection.account_id == account_id, state)
         .order_by(Reminder.due_at.asc(), Reminder.id)
         .limit(limit)
     )

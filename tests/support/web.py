@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, cast
 
 import httpx
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
-from starlette.routing import BaseRoute
 
 from connectors.mail import ConsoleMailer, OutgoingMail
 from reminders.accounts.passwords import hash_password
@@ -84,21 +82,6 @@ class WebClient:
 def sign_in(client: httpx.Client, email: str, password: str = PASSWORD) -> None:
     """Sign a plain httpx client in through the login form."""
     WebClient(client).sign_in(email, password)
-
-
-def api_routes(routes: Sequence[BaseRoute]) -> list[APIRoute]:
-    """Every endpoint of an app, including those of included routers.
-
-    FastAPI 0.16x keeps included routers as `_IncludedRouter` entries that hold the original
-    router (all ours are included without a prefix).
-    """
-    found: list[APIRoute] = []
-    for route in routes:
-        if isinstance(route, APIRoute):
-            found.append(route)
-        elif (inner := getattr(route, "original_router", None)) is not None:
-            found.extend(api_routes(inner.routes))
-    return found
 
 
 @contextmanager
