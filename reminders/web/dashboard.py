@@ -10,7 +10,8 @@ from reminders.web import queries
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import N_
 
-LOW_CREDIT = 20
+# The free credit of a new account (10) is not "low" yet; a handful of reminders is.
+LOW_CREDIT = 5
 
 
 @dataclass(frozen=True, slots=True)

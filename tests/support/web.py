@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 import httpx
@@ -37,7 +38,7 @@ def make_user(
         account_id=account.id,
         email=email or f"{role}-{account.id}@example.com",
         name=role.title(),
-        password_hash=hash_password(password),
+        password_hash=_hashed(password),
         role=role,
         language=language,
         email_confirmed_at=confirmed_at or account.created_at,
@@ -45,6 +46,12 @@ def make_user(
     session.add(user)
     session.flush()
     return user
+
+
+@cache
+def _hashed(password: str) -> str:
+    # argon2 takes ~0.1 s by design; one hash per password and test run is enough for tests.
+    return hash_password(password)
 
 
 class WebClient:
