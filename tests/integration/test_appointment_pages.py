@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 import html
-import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from connectors.calendars.base import RemoteEvent
-from connectors.calendars.memory import InMemoryCalendar
 from reminders.bootstrap import Services
 from reminders.calendars.sync import sync_connection
 from reminders.dispatch.render import render_reminder
 from reminders.models import Account, Appointment, CalendarConnection
 from tests.support.clock import FakeClock
-from tests.support.factories import event, make_account, make_calendar
-from tests.support.web import make_user, signed_in
+from tests.support.factories import event
+from tests.support.salons import Salon, make_salon, sync_events
+from tests.support.web import signed_in
 
 SENT_NUMBER = "+41791234567"  # 079 123 45 67
 TITLE_NUMBER = "+41797654321"  # 079 765 43 21
-
-
-@dataclass
-class Salon:
-    account_id: int
-    calendar_id: int
-    owner: str
-    staff: str
-    source: InMemoryCalendar = field(default_factory=InMemoryCalendar)
-
-
-def make_salon(services: Services, name: str = "Praxis Sonne", *, language: str = "en") -> Salon:
-    with services.factory.begin() as session:
-        account = make_account(session, credit_balance=20, now=services.clock(), name=name)
-        calendar = make_calendar(session, account, rules=((2, "hours"),), name=f"{name} Kalender")
-        owner = make_user(session, account, email=f"owner@{account.id}.example", language=language)
-        staff = make_user(session, account, email=f"staff@{account.id}.example", role="staff")
-        return Salon(account.id, calendar.id, owner.email, staff.email)
-
-
-def plan(services: Services, salon: Salon, *events: RemoteEvent) -> None:
-    for item in events:
-        salon.source.put(item)
-    sync_connection(services.factory, salon.calendar_id, salon.source, now=services.clock(), horizon_days=60)
 
 
 def appointment_id(services: Services, salon: Salon, external_id: str) -> int:
@@ -59,7 +32,7 @@ def appointment_id(services: Services, salon: Salon, external_id: str) -> int:
 def a_week_of_appointments(services: Services, clock: FakeClock, salon: Salon) -> None:
     """One sent reminder, one number in the title, a landline, no number at all."""
     now = clock()
-    plan(
+    sync_events(
         services,
         salon,
         event("sent", now + timedelta(hours=2, minutes=1), title="Kontrolle Meier"),
@@ -166,21 +139,14 @@ def test_bad_filters_are_named_next_to_their_field(services: Services, clock: Fa
 def test_the_list_is_cut_into_pages_of_fifty(services: Services, clock: FakeClock) -> None:
     salon = make_salon(services)
     start = clock() + timedelta(days=1)
-    plan(
+    sync_events(
         services,
         salon,
         *(event(f"e{i:03}", start + timedelta(minutes=15 * i), title=f"T{i:03}") for i in range(120)),
     )
 
     with signed_in(services, salon.owner) as web:
-        seen: list[str] = []
-        page = web.get("/appointments")
-        while True:
-            seen += re.findall(r">(T\d{3})</a>", page.text)
-            found = re.search(r'href="([^"]+)" rel="next"', page.text)
-            if not found:
-                break
-            page = web.http.get(html.unescape(found.group(1)))
+        seen = web.every_page("/appointments", r">(T\d{3})</a>")
 
     assert seen == [f"T{i:03}" for i in range(120)]
 
@@ -189,7 +155,7 @@ def test_the_detail_shows_the_exact_text_of_a_planned_reminder_and_its_cost(
     services: Services, clock: FakeClock
 ) -> None:
     salon = make_salon(services)
-    plan(
+    sync_events(
         services,
         salon,
         event("plain", clock() + timedelta(days=1), title="Anna Muster 079 765 43 21", location="Praxis"),
@@ -252,7 +218,7 @@ def test_another_account_s_appointment_is_not_found_and_never_listed(
     salon = make_salon(services)
     other = make_salon(services, "Salon Luna")
     a_week_of_appointments(services, clock, salon)
-    plan(services, other, event("luna", clock() + timedelta(days=1), title="Geheim Luna"))
+    sync_events(services, other, event("luna", clock() + timedelta(days=1), title="Geheim Luna"))
     foreign = appointment_id(services, other, "luna")
 
     with signed_in(services, salon.owner) as web:

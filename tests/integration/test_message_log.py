@@ -6,34 +6,22 @@ import csv
 import html
 import io
 import re
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
-from connectors.calendars.base import RemoteEvent
-from connectors.calendars.memory import InMemoryCalendar
 from connectors.sms.base import OutgoingSms, SendError, SentSms
 from connectors.sms.console import ConsoleGateway
 from reminders.bootstrap import Services
-from reminders.calendars.sync import sync_connection
 from reminders.dispatch.service import Dispatcher
 from tests.support.clock import FakeClock
-from tests.support.factories import event, make_account, make_calendar
-from tests.support.web import make_user, signed_in
+from tests.support.factories import event
+from tests.support.salons import Salon, make_salon, sync_events
+from tests.support.web import signed_in
 
 FORMULA = '=HYPERLINK("http://evil.example","click")'
 SENT_TO = "+41791234567"
 REJECTED_TO = "+41791234599"
-
-
-@dataclass
-class Salon:
-    account_id: int
-    calendar_id: int
-    owner: str
-    staff: str
-    source: InMemoryCalendar = field(default_factory=InMemoryCalendar)
 
 
 class RejectingGateway:
@@ -53,21 +41,6 @@ class RejectingGateway:
         return self.inner.lookup(idempotency_key)
 
 
-def make_salon(services: Services, name: str = "Praxis Sonne", *, credit: int = 20) -> Salon:
-    with services.factory.begin() as session:
-        account = make_account(session, credit_balance=credit, now=services.clock(), name=name)
-        calendar = make_calendar(session, account, rules=((2, "hours"),), name=f"{name} Kalender")
-        owner = make_user(session, account, email=f"owner@{account.id}.example")
-        staff = make_user(session, account, email=f"staff@{account.id}.example", role="staff")
-        return Salon(account.id, calendar.id, owner.email, staff.email)
-
-
-def sync(services: Services, salon: Salon, *events: RemoteEvent) -> None:
-    for item in events:
-        salon.source.put(item)
-    sync_connection(services.factory, salon.calendar_id, salon.source, now=services.clock(), horizon_days=60)
-
-
 def dispatch(services: Services) -> None:
     Dispatcher(services.factory, RejectingGateway(), owner="test", clock=services.clock).run_once()
 
@@ -76,7 +49,7 @@ def one_of_each(services: Services, clock: FakeClock) -> tuple[Salon, Salon]:
     """A salon with a sent, a failed, a skipped and a cancelled reminder; another with one sent."""
     salon, other = make_salon(services), make_salon(services, "Salon Luna")
     soon = clock() + timedelta(hours=2, minutes=1)
-    sync(
+    sync_events(
         services,
         salon,
         event("ok", soon, title=FORMULA),
@@ -84,9 +57,9 @@ def one_of_each(services: Services, clock: FakeClock) -> tuple[Salon, Salon]:
         event("nonum", soon, title="Ohne Nummer", location="Praxis am See"),
         event("gone", soon + timedelta(days=3), title="Abgesagt", location="079 222 33 44"),
     )
-    sync(services, other, event("luna", soon, title="Geheim Luna"))
+    sync_events(services, other, event("luna", soon, title="Geheim Luna"))
     salon.source.delete("gone")
-    sync(services, salon)
+    sync_events(services, salon)
     clock.advance(timedelta(minutes=1))
     dispatch(services)
     return salon, other
@@ -188,7 +161,7 @@ def test_bad_filters_keep_what_was_typed_and_say_what_is_wrong(services: Service
 def test_the_log_is_cut_into_pages_newest_first(services: Services, clock: FakeClock) -> None:
     salon = make_salon(services, credit=100)
     first = clock() + timedelta(hours=2, minutes=1)
-    sync(
+    sync_events(
         services,
         salon,
         *(event(f"e{i:02}", first + timedelta(minutes=i), title=f"T{i:02}") for i in range(60)),
@@ -198,14 +171,7 @@ def test_the_log_is_cut_into_pages_newest_first(services: Services, clock: FakeC
         dispatch(services)
 
     with signed_in(services, salon.owner) as web:
-        seen: list[str] = []
-        page = web.get("/messages")
-        while True:
-            seen += re.findall(r">(T\d{2})</a>", page.text)
-            found = re.search(r'href="([^"]+)" rel="next"', page.text)
-            if not found:
-                break
-            page = web.http.get(html.unescape(found.group(1)))
+        seen = web.every_page("/messages", r">(T\d{2})</a>")
 
     assert seen == [f"T{i:02}" for i in reversed(range(60))]
 

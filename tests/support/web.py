@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -79,6 +80,17 @@ class WebClient:
     def post_json(self, path: str, payload: Any) -> httpx.Response:
         """A fetch() from a page: JSON with the token in the X-CSRF-Token header."""
         return self.http.post(path, json=payload, headers={"X-CSRF-Token": self.csrf()})
+
+    def every_page(self, path: str, item: str) -> list[str]:
+        """What `item` (a regex with one group) matches on a list page and every page after it."""
+        seen: list[str] = []
+        page = self.get(path)
+        while True:
+            seen += re.findall(item, page.text)
+            found = re.search(r'href="([^"]+)" rel="next"', page.text)
+            if not found:
+                return seen
+            page = self.http.get(html.unescape(found.group(1)))
 
     def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         response = self.post("/login", {"email": email, "password": password})
