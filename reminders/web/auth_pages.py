@@ -68,6 +68,14 @@ def auth_router(web: Web) -> APIRouter:
             )
         )
 
+    def too_many(request: Request) -> Response:
+        return web.message(
+            request,
+            N_("Too many attempts"),
+            N_("Please wait a few minutes and try again."),
+            status_code=429,
+        )
+
     def start(request: Request, user: User) -> None:
         web.switch_session(request, signed_in(user.id, user.session_epoch))
 
@@ -94,12 +102,7 @@ def auth_router(web: Web) -> APIRouter:
                 request, N_("Sign-up is closed"), N_("Ask the owner of this installation for an account.")
             )
         if not web.limiter.throttle("signup", client_ip(request), 20):
-            return web.message(
-                request,
-                N_("Too many attempts"),
-                N_("Please wait a few minutes and try again."),
-                status_code=429,
-            )
+            return too_many(request)
         language = language if language in LANGUAGES else web.language_of(request)
         now = services.clock()
         try:
@@ -135,12 +138,7 @@ def auth_router(web: Web) -> APIRouter:
     @router.post("/confirm/resend")
     def resend(request: Request, viewer: Annotated[Viewer, Depends(web.viewer)]) -> Response:
         if not web.limiter.throttle("resend", str(viewer.user_id), 5):
-            return web.message(
-                request,
-                N_("Too many attempts"),
-                N_("Please wait a few minutes and try again."),
-                status_code=429,
-            )
+            return too_many(request)
         with services.factory() as db:
             user = db.get_one(User, viewer.user_id)
         send_confirmation(user, viewer.account_name)
@@ -198,12 +196,7 @@ def auth_router(web: Web) -> APIRouter:
     @router.post("/password/forgot")
     def forgot(request: Request, email: Annotated[str, Form()] = "") -> Response:
         if not web.limiter.throttle("reset", client_ip(request), 10):
-            return web.message(
-                request,
-                N_("Too many attempts"),
-                N_("Please wait a few minutes and try again."),
-                status_code=429,
-            )
+            return too_many(request)
         with services.factory() as db:
             user = user_by_email(db, email)
             token = password_link_token(web.links, user, Purpose.RESET_PASSWORD) if user else None
