@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -11,8 +13,13 @@ MIN_LENGTH = 10
 MAX_LENGTH = 1024
 
 _HASHER = PasswordHasher()
-# Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not-a-real-password-0")
+
+
+@cache
+def _dummy_hash() -> str:
+    # Verified against when the e-mail is unknown, so a wrong address costs as long as a wrong
+    # password. Made on first use: hashing takes ~0.1 s, which every command would pay at import.
+    return _HASHER.hash("not-a-real-password-0")
 
 
 def hash_password(password: str) -> str:
@@ -23,7 +30,7 @@ def hash_password(password: str) -> str:
 def verify_password(stored: str | None, password: str) -> tuple[bool, str | None]:
     """Whether `password` matches; the second value is a fresh hash when the parameters changed."""
     try:
-        _HASHER.verify(stored or _DUMMY_HASH, password)
+        _HASHER.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False, None
     if stored is None:

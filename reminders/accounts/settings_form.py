@@ -21,9 +21,9 @@ from reminders.messaging.formatting import SUPPORTED_LANGUAGES
 from reminders.messaging.sender import sender_name_problem as shared_sender_problem
 from reminders.models import Account
 from reminders.msgid import N_
+from reminders.planning.quiet_hours import parse_clock
 
 MAX_NAME = 200
-_CLOCK = re.compile(r"(\d{1,2})[:.h](\d{2})(?::\d{2})?")
 _PREFIX = re.compile(r"\+\d{1,6}")
 
 
@@ -90,7 +90,7 @@ def read_form(form: Mapping[str, str]) -> AccountSettings:
     language = form.get("language", "").strip()
     if language not in SUPPORTED_LANGUAGES:
         errors["language"] = N_("Choose German, French, Italian or English.")
-    quiet = {key: _clock(form.get(key, "")) for key in ("quiet_start", "quiet_end")}
+    quiet = {key: parse_clock(form.get(key, "")) for key in ("quiet_start", "quiet_end")}
     for key, value in quiet.items():
         if value is None:
             errors[key] = N_("Enter a time such as 21:00.")
@@ -165,14 +165,6 @@ def _is_country_code(digits: str) -> bool:
         int(digits[:size]) in phonenumbers.COUNTRY_CODE_TO_REGION_CODE
         for size in range(1, min(3, len(digits)) + 1)
     )
-
-
-def _clock(text: str) -> time | None:
-    match = _CLOCK.fullmatch(text.strip())
-    if match is None:
-        return None
-    hour, minute = int(match.group(1)), int(match.group(2))
-    return time(hour, minute) if hour < 24 and minute < 60 else None
 
 
 @cache

@@ -7,11 +7,22 @@ Reminders are notifications, so they may go out any day, but never in the middle
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-__all__ = ["QuietHours"]
+__all__ = ["QuietHours", "parse_clock"]
+
+# 18:00, 18.00, 18h00 or 7:30, optionally with seconds (a time input may send them; they are dropped).
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])(?::[0-5][0-9])?")
+
+
+def parse_clock(typed: str) -> time | None:
+    """A time of day as people type it (quiet hours, "day before at"), or None when it is not one."""
+    found = _CLOCK.fullmatch(typed.strip())
+    return time(int(found.group(1)), int(found.group(2))) if found else None
+
 
 # Far enough back to step over a day a zone skipped entirely (Pacific/Apia, 2011-12-30) and a
 # quiet start that falls into a DST gap on the day before.

@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import re
 
-from reminders.web.queries import mask_number
-
-__all__ = ["mask_digits", "mask_number"]
-
 # Nine or more digits, optionally with "+" and the separators people write between groups.
 # Shorter runs (dates like 25.11.2026, times, prices, postal codes) stay readable.
 _LONG_DIGIT_RUN = re.compile(r"(?<![\w+])\+?\d(?:[ \-./()]{0,2}\d){8,}")
@@ -37,3 +33,11 @@ def _mask_run(match: re.Match[str]) -> str:
         else:
             masked.append(char)
     return "".join(masked)
+
+
+def mask_number(number: str | None) -> str:
+    """A phone number with all but the country code and the last two digits hidden."""
+    if not number:
+        return "–"
+    keep = 3 if number.startswith("+") else 0
+    return number[:keep] + "•" * max(len(number) - keep - 2, 0) + number[-2:]

@@ -120,7 +120,7 @@ def _settings_routes(web: Web) -> APIRouter:
 
     @router.get("/account")
     def settings(request: Request, viewer: Annotated[Viewer, owner]) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             form = settings_form.typed_form(queries.account(db, viewer.account_id))
         return settings_page(request, viewer, form, {})
 
@@ -168,7 +168,7 @@ def _credit_routes(web: Web) -> APIRouter:
 
     @router.get("/account/credit")
     def credit(request: Request, viewer: Annotated[Viewer, Depends(web.owner)], page: str = "1") -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             balance = queries.account(db, viewer.account_id).credit_balance
             shown = paging(ledger_count(db, viewer.account_id), page_number(page), LEDGER_PAGE)
             entries = ledger(db, viewer.account_id, offset=shown.offset, limit=shown.size)
@@ -186,7 +186,7 @@ def _user_routes(web: Web) -> APIRouter:
     def users_page(
         request: Request, viewer: Viewer, form: dict[str, str], errors: dict[str, str], status_code: int = 200
     ) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             users = users_of(db, viewer.account_id)
         context = {"users": users, "form": form, "errors": errors}
         return web.page(request, "account/users.html", context, viewer=viewer, status_code=status_code)
@@ -246,7 +246,7 @@ def _user_routes(web: Web) -> APIRouter:
 
     @router.get("/account/users/{user_id}/remove")
     def confirm_remove(request: Request, user_id: int, viewer: Annotated[Viewer, owner]) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             user = owned_user(db, viewer.account_id, user_id)
         if user is None:
             raise NotFound

@@ -23,7 +23,7 @@ from reminders.accounts.service import (
     user_of_password_link,
 )
 from reminders.accounts.tokens import Purpose
-from reminders.models import Account, User
+from reminders.models import User
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import LANGUAGES, N_
 from reminders.web.session import new_session, signed_in
@@ -139,7 +139,7 @@ def auth_router(web: Web) -> APIRouter:
     def resend(request: Request, viewer: Annotated[Viewer, Depends(web.viewer)]) -> Response:
         if not web.limiter.throttle("resend", str(viewer.user_id), 5):
             return too_many(request)
-        with services.factory() as db:
+        with services.reader() as db:
             user = db.get_one(User, viewer.user_id)
         send_confirmation(user, viewer.account_name)
         return RedirectResponse("/?notice=confirmation_sent", status_code=303)
@@ -197,7 +197,7 @@ def auth_router(web: Web) -> APIRouter:
     def forgot(request: Request, email: Annotated[str, Form()] = "") -> Response:
         if not web.limiter.throttle("reset", client_ip(request), 10):
             return too_many(request)
-        with services.factory() as db:
+        with services.reader() as db:
             user = user_by_email(db, email)
             token = password_link_token(web.links, user, Purpose.RESET_PASSWORD) if user else None
         if user is not None and token is not None:
@@ -208,7 +208,7 @@ def auth_router(web: Web) -> APIRouter:
         return web.page(request, "auth/forgot.html", {"form": {"email": email}, "errors": {}, "sent": True})
 
     def password_link_page(request: Request, purpose: Purpose, token: str, template: str) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             user = user_of_password_link(db, web.links, purpose, token)
         if user is None:
             return web.message(
@@ -290,9 +290,3 @@ def invite_link(web: Web, user: User) -> str:
     """The address an invited user opens to choose a password."""
     token = password_link_token(web.links, user, Purpose.ACCEPT_INVITE)
     return web.services.settings.public_url.rstrip("/") + f"/invite/{token}"
-
-
-def account_name(web: Web, account_id: int) -> str:
-    """The business name, for mails."""
-    with web.services.factory() as db:
-        return db.get_one(Account, account_id).name

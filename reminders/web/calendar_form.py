@@ -17,13 +17,13 @@ from reminders.messaging.formatting import SUPPORTED_LANGUAGES
 from reminders.messaging.sender import clean_sender_name, sender_name_problem
 from reminders.models import CalendarConnection
 from reminders.msgid import N_
+from reminders.planning.quiet_hours import parse_clock
 
 # The phone-field selects: "1st field", "2nd field", "3rd field".
 PHONE_SLOTS: Final = ("phone_1", "phone_2", "phone_3")
 RULE_UNITS: Final = {"minutes": "m", "hours": "h", "days": "d"}
 # "day before at" rules: the same day, the day before, 2 or 3 days before.
 RULE_DAYS: Final = (1, 2, 3, 0)
-_TIME: Final = re.compile(r"([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])(?::00)?")
 _AMOUNT: Final = re.compile(r"[0-9]{1,6}")
 
 
@@ -132,12 +132,6 @@ def read_rule(form: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
     if errors:
         return None, errors
     return f"{int(amount)}{RULE_UNITS[unit]}", errors
-
-
-def parse_clock(typed: str) -> time | None:
-    """A time of day typed as 18:00, 18.00, 18h00 or 7:30 (what a time input sends, too); else None."""
-    found = _TIME.fullmatch(typed.strip())
-    return time(int(found.group(1)), int(found.group(2))) if found else None
 
 
 def _phone_fields(form: Mapping[str, str | bool], errors: dict[str, str]) -> list[str]:

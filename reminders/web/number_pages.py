@@ -64,7 +64,7 @@ def number_router(web: Web) -> APIRouter:
         request: Request, kind: str, viewer: Annotated[Viewer, signed], page: str = "1"
     ) -> Response:
         kind = known_kind(kind)
-        with services.factory() as db:
+        with services.reader() as db:
             context = list_context(db, viewer, kind, page_number(page))
         return web.page(request, "numbers/list.html", {**context, "form": {}, "errors": {}}, viewer=viewer)
 
@@ -97,7 +97,7 @@ def number_router(web: Web) -> APIRouter:
                     errors = {"number": N_("This number is already on this list.")}
         if not errors:
             return RedirectResponse(f"/numbers/{kind}?notice=added", status_code=303)
-        with services.factory() as db:
+        with services.reader() as db:
             context = list_context(db, viewer, kind, 1)
         return web.page(
             request,
@@ -109,7 +109,7 @@ def number_router(web: Web) -> APIRouter:
 
     @router.get("/numbers/{entry_id}/remove")
     def confirm_remove(request: Request, entry_id: int, viewer: Annotated[Viewer, signed]) -> Response:
-        with services.factory() as db:
+        with services.reader() as db:
             entry = blocklist.owned(db, viewer.account_id, entry_id)
         if entry is None:
             raise NotFound

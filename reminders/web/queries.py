@@ -107,11 +107,3 @@ def at_risk_count(session: Session, account_id: int, now: datetime, *, days: int
         )
     )
     return int(session.scalar(stmt) or 0)
-
-
-def mask_number(number: str | None) -> str:
-    """A phone number with all but the country code and the last two digits hidden."""
-    if not number:
-        return "–"
-    keep = 3 if number.startswith("+") else 0
-    return number[:keep] + "•" * max(len(number) - keep - 2, 0) + number[-2:]

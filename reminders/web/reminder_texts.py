@@ -37,9 +37,10 @@ REASONS: Mapping[str, str] = {
     SkipReason.APPOINTMENT_STARTED: N_("The appointment had already started when the reminder was due."),
     SkipReason.NO_RECIPIENT: N_("The appointment has no mobile number."),
     SkipReason.NO_CREDIT: N_("There was not enough SMS credit."),
-    # Codes of the number lists (blacklist, invalid numbers).
-    "recipient_blocked": N_("The number is on your blacklist: its owner asked not to get SMS."),
-    "recipient_invalid": N_("The number is on your list of invalid numbers: it was found not to be in use."),
+    SkipReason.RECIPIENT_BLOCKED: N_("The number is on your blacklist: its owner asked not to get SMS."),
+    SkipReason.RECIPIENT_INVALID: N_(
+        "The number is on your list of invalid numbers: it was found not to be in use."
+    ),
     CancelReason.APPOINTMENT_DELETED: N_("The appointment was deleted from the calendar."),
     CancelReason.APPOINTMENT_MOVED: N_(
         "The appointment was moved; a new reminder is planned for its new time."

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from fastapi.templating import Jinja2Templates
 
-from reminders.web import i18n, queries
+from reminders.reports.masking import mask_number
+from reminders.web import i18n
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.filters["masked"] = queries.mask_number
+TEMPLATES.env.filters["masked"] = mask_number
 i18n.install(TEMPLATES.env)
