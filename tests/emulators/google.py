@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import http.client
-import queue
 import sys
 import threading
 import time
@@ -38,7 +37,7 @@ from tests.emulators.google_state import (
     default_fault_body,
     google_error,
 )
-from tests.emulators.serving import DispatchingHandler, Headers, RecordedRequest
+from tests.emulators.serving import BackgroundSender, DispatchingHandler, Headers, RecordedRequest
 
 __all__ = ["GoogleEmulator", "GoogleEmulatorOptions", "RecordedRequest"]
 
@@ -84,7 +83,9 @@ class GoogleEmulator:
         self.token_requests: list[dict[str, str]] = []
         self.internal_errors: list[str] = []
         self._deliveries: list[dict[str, Any]] = []
-        self._push_queue: queue.Queue[tuple[Channel, str, int] | None] = queue.Queue()
+        self._pushes: BackgroundSender[tuple[Channel, str, int]] = BackgroundSender(
+            lambda job: self._deliver(*job), self.internal_errors, "google-emulator-push"
+        )
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._base_url = ""
@@ -99,12 +100,9 @@ class GoogleEmulator:
         server.emulator = self
         self._server = server
         self._base_url = f"http://127.0.0.1:{server.server_address[1]}"
-        self._threads = [
-            threading.Thread(target=server.serve_forever, name="google-emulator", daemon=True),
-            threading.Thread(target=self._push_worker, name="google-emulator-push", daemon=True),
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._threads = [threading.Thread(target=server.serve_forever, name="google-emulator", daemon=True)]
+        self._threads[0].start()
+        self._pushes.start()
 
     def stop(self) -> None:
         """Stop serving and sending pushes."""
@@ -112,7 +110,7 @@ class GoogleEmulator:
             return
         self._server.shutdown()
         self._server.server_close()
-        self._push_queue.put(None)
+        self._pushes.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         self._server = None
@@ -297,14 +295,7 @@ class GoogleEmulator:
 
     def wait_for_push(self, timeout: float = 5.0) -> bool:
         """Wait until every queued push was attempted; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._push_queue.all_tasks_done:
-            while self._push_queue.unfinished_tasks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._push_queue.all_tasks_done.wait(remaining)
-        return True
+        return self._pushes.wait(timeout)
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
@@ -352,19 +343,7 @@ class GoogleEmulator:
     # -- push ----------------------------------------------------------------------------------------------
 
     def _enqueue_push(self, channel: Channel, resource_state: str, number: int) -> None:
-        self._push_queue.put((channel, resource_state, number))
-
-    def _push_worker(self) -> None:
-        while True:
-            job = self._push_queue.get()
-            try:
-                if job is None:
-                    return
-                self._deliver(*job)
-            except Exception:  # never let one bad address stop the sender
-                self.internal_errors.append(traceback.format_exc())
-            finally:
-                self._push_queue.task_done()
+        self._pushes.put((channel, resource_state, number))
 
     def _deliver(self, channel: Channel, resource_state: str, number: int) -> None:
         with self._state.lock:

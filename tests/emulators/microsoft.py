@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import http.client
 import json
-import queue
 import shutil
 import socket
 import ssl
@@ -49,7 +48,7 @@ from tests.emulators.microsoft_state import (
     finish,
     graph_error,
 )
-from tests.emulators.serving import DispatchingHandler, Headers, RecordedRequest
+from tests.emulators.serving import BackgroundSender, DispatchingHandler, Headers, RecordedRequest
 
 __all__ = ["MicrosoftEmulator", "MicrosoftEmulatorOptions", "RecordedRequest"]
 
@@ -112,7 +111,9 @@ class MicrosoftEmulator:
         self.token_requests: list[dict[str, str]] = []
         self.internal_errors: list[str] = []
         self._deliveries: list[dict[str, Any]] = []
-        self._queue: queue.Queue[_Job | None] = queue.Queue()
+        self._notifications: BackgroundSender[_Job] = BackgroundSender(
+            lambda job: self._deliver(*job), self.internal_errors, "microsoft-emulator-notify"
+        )
         self._server: _Server | None = None
         self._threads: list[threading.Thread] = []
         self._base_url = ""
@@ -137,11 +138,10 @@ class MicrosoftEmulator:
         self._threads = [
             threading.Thread(
                 target=server.serve_forever, args=(0.05,), name="microsoft-emulator", daemon=True
-            ),
-            threading.Thread(target=self._worker, name="microsoft-emulator-notify", daemon=True),
+            )
         ]
-        for thread in self._threads:
-            thread.start()
+        self._threads[0].start()
+        self._notifications.start()
 
     def stop(self) -> None:
         """Stop serving and sending; remove the CA file."""
@@ -149,7 +149,7 @@ class MicrosoftEmulator:
             return
         self._server.shutdown()
         self._server.server_close()
-        self._queue.put(None)
+        self._notifications.stop()
         for thread in self._threads:
             thread.join(timeout=10)
         self._server = None
@@ -400,14 +400,7 @@ class MicrosoftEmulator:
 
     def wait_for_notifications(self, timeout: float = 5.0) -> bool:
         """Wait until every queued notification was attempted; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._queue.all_tasks_done:
-            while self._queue.unfinished_tasks:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._queue.all_tasks_done.wait(remaining)
-        return True
+        return self._notifications.wait(timeout)
 
     # -- HTTP ----------------------------------------------------------------------------------------------
 
@@ -511,19 +504,7 @@ class MicrosoftEmulator:
         return None
 
     def _enqueue(self, url: str, kind: str, body: dict[str, Any]) -> None:
-        self._queue.put((url, kind, body))
-
-    def _worker(self) -> None:
-        while True:
-            job = self._queue.get()
-            try:
-                if job is None:
-                    return
-                self._deliver(*job)
-            except Exception:  # never let one bad URL stop the sender
-                self.internal_errors.append(traceback.format_exc())
-            finally:
-                self._queue.task_done()
+        self._notifications.put((url, kind, body))
 
     def _deliver(self, url: str, kind: str, body: dict[str, Any]) -> None:
         data = json.dumps(body).encode()

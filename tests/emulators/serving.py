@@ -1,15 +1,22 @@
-"""What every emulator shares: the recorded request, client authentication, and the HTTP handler."""
+"""What every emulator shares: the recorded request, client authentication, the HTTP handler and the
+background sender of push notifications."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+import queue
+import threading
+import time
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 from urllib.parse import parse_qs, unquote
+
+JobT = TypeVar("JobT")
 
 
 class Headers(dict[str, str]):
@@ -111,3 +118,55 @@ class DispatchingHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
+
+
+class BackgroundSender(Generic[JobT]):
+    """Delivers jobs (push notifications) one at a time on its own thread, as Google and Microsoft do.
+
+    A job that raises is recorded in `errors` and the sender goes on with the next one.
+    """
+
+    def __init__(self, deliver: Callable[[JobT], None], errors: list[str], name: str) -> None:
+        self._deliver = deliver
+        self._errors = errors
+        self._name = name
+        self._queue: queue.Queue[JobT | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Finish the jobs queued so far, then end the thread."""
+        if self._thread is None:
+            return
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+        self._thread = None
+
+    def put(self, job: JobT) -> None:
+        self._queue.put(job)
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every queued job was attempted; False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            try:
+                if job is None:
+                    return
+                self._deliver(job)
+            except Exception:  # never let one bad address stop the sender
+                self._errors.append(traceback.format_exc())
+            finally:
+                self._queue.task_done()
