@@ -68,6 +68,19 @@ def auth_router(web: Web) -> APIRouter:
             )
         )
 
+    def signup_closed(request: Request) -> Response:
+        return web.message(
+            request, N_("Sign-up is closed"), N_("Ask the owner of this installation for an account.")
+        )
+
+    def dead_link(request: Request) -> Response:
+        return web.message(
+            request,
+            N_("This link does not work"),
+            N_("The link is invalid, expired or was already used. Ask for a new one."),
+            status_code=400,
+        )
+
     def too_many(request: Request) -> Response:
         return web.message(
             request,
@@ -82,9 +95,7 @@ def auth_router(web: Web) -> APIRouter:
     @router.get("/signup")
     def signup_form(request: Request) -> Response:
         if not settings.signup_enabled:
-            return web.message(
-                request, N_("Sign-up is closed"), N_("Ask the owner of this installation for an account.")
-            )
+            return signup_closed(request)
         return web.page(request, "auth/signup.html", {"form": {}, "errors": {}})
 
     @router.post("/signup")
@@ -98,9 +109,7 @@ def auth_router(web: Web) -> APIRouter:
     ) -> Response:
         form = {"business": business, "name": name, "email": email, "language": language}
         if not settings.signup_enabled:
-            return web.message(
-                request, N_("Sign-up is closed"), N_("Ask the owner of this installation for an account.")
-            )
+            return signup_closed(request)
         if not web.limiter.throttle("signup", client_ip(request), 20):
             return too_many(request)
         language = language if language in LANGUAGES else web.language_of(request)
@@ -211,12 +220,7 @@ def auth_router(web: Web) -> APIRouter:
         with services.reader() as db:
             user = user_of_password_link(db, web.links, purpose, token)
         if user is None:
-            return web.message(
-                request,
-                N_("This link does not work"),
-                N_("The link is invalid, expired or was already used. Ask for a new one."),
-                status_code=400,
-            )
+            return dead_link(request)
         return web.page(request, template, {"errors": {}, "email": user.email, "token": token})
 
     def password_link_submit(
@@ -239,12 +243,7 @@ def auth_router(web: Web) -> APIRouter:
                     db.flush()
                     start(request, user)
         if email is None:
-            return web.message(
-                request,
-                N_("This link does not work"),
-                N_("The link is invalid, expired or was already used. Ask for a new one."),
-                status_code=400,
-            )
+            return dead_link(request)
         if errors:
             return web.page(
                 request, template, {"email": email, "token": token, "errors": errors}, status_code=422

@@ -208,11 +208,12 @@ class Web:
         viewer: Viewer | None = None,
     ) -> Response:
         """A page that says what happened (title and text are msgids, translated here)."""
-        lang = self.language_of(request, viewer or self.optional_viewer(request))
+        viewer = viewer or self.optional_viewer(request)
+        lang = self.language_of(request, viewer)
         return self.page(
             request,
             "message.html",
             {"title": gettext_for(lang, title), "text": gettext_for(lang, text)},
-            viewer=viewer or self.optional_viewer(request),
+            viewer=viewer,
             status_code=status_code,
         )

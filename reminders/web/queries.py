@@ -1,4 +1,4 @@
-"""Read models shared by the pages: the account's calendars, the next reminders, masked numbers.
+"""Read models shared by the pages: the account, its calendars, the next reminders, appointments at risk.
 
 Every function takes the viewer's account id and filters by it in SQL; pages never load a row by
 id without going through one of these or an `owned_*` helper.
