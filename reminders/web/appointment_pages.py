@@ -4,7 +4,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
@@ -24,6 +23,7 @@ from reminders.web.appointment_queries import (
 from reminders.web.appointment_views import masked_field, reminder_view
 from reminders.web.context import NotFound, Viewer, Web
 from reminders.web.i18n import N_
+from reminders.web.list_filters import chosen_calendar, list_link
 from reminders.web.reminder_texts import APPOINTMENT_STATUSES, SOURCES, recipient_problem, state_text
 
 
@@ -50,13 +50,7 @@ def parse_list_query(params: Mapping[str, str], calendar_ids: set[int], *, probl
     errors: dict[str, str] = {}
     if form["when"] not in ("upcoming", "past"):
         errors["when"] = N_("Choose upcoming or past appointments.")
-    calendar_id: int | None = None
-    if form["calendar"]:
-        # Another account's calendar id is refused like a made-up one.
-        if form["calendar"].isdigit() and int(form["calendar"]) in calendar_ids:
-            calendar_id = int(form["calendar"])
-        else:
-            errors["calendar"] = N_("Choose one of your calendars.")
+    calendar_id = chosen_calendar(form["calendar"], calendar_ids, errors)
     if form["problem"] not in ("", "no_number"):
         errors["problem"] = N_("Choose a problem from the list.")
     where = AppointmentFilter(
@@ -69,8 +63,7 @@ def parse_list_query(params: Mapping[str, str], calendar_ids: set[int], *, probl
 
 
 def _link(form: dict[str, str], **changes: str) -> str:
-    params = {key: value for key, value in {**form, **changes}.items() if value}
-    return "/appointments" + (f"?{urlencode(params)}" if params else "")
+    return list_link("/appointments", form, **changes)
 
 
 def _recipient(appointment: Appointment) -> dict[str, Any]:

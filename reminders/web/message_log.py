@@ -5,7 +5,6 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from babel.numbers import format_decimal
@@ -19,6 +18,7 @@ from reminders.reports.message_log import LOG_STATES, LogCursor, LogFilter, LogR
 from reminders.web import queries
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import N_, gettext_for
+from reminders.web.list_filters import chosen_calendar, list_link
 from reminders.web.reminder_texts import encoding_label, reason_text, state_text
 
 PAGE_SIZE = 50
@@ -58,13 +58,7 @@ def parse_log_query(params: Mapping[str, str], calendar_ids: set[int], zone: str
     """Read and check the filters; dates are whole days in the account's zone."""
     form = {key: params.get(key, "").strip() for key in ("calendar", "from", "to", "state")}
     errors: dict[str, str] = {}
-    calendar_id: int | None = None
-    if form["calendar"]:
-        # Another account's calendar id is refused like a made-up one.
-        if form["calendar"].isdigit() and int(form["calendar"]) in calendar_ids:
-            calendar_id = int(form["calendar"])
-        else:
-            errors["calendar"] = N_("Choose one of your calendars.")
+    calendar_id = chosen_calendar(form["calendar"], calendar_ids, errors)
     first, problem = _parse_day(form["from"])
     if problem:
         errors["from"] = problem
@@ -87,8 +81,7 @@ def parse_log_query(params: Mapping[str, str], calendar_ids: set[int], zone: str
 
 
 def _query_string(form: Mapping[str, str], **changes: str) -> str:
-    params = {key: value for key, value in {**form, **changes}.items() if value}
-    return f"?{urlencode(params)}" if params else ""
+    return list_link("", form, **changes)
 
 
 def _page_rows(rows: list[LogRow]) -> list[dict[str, Any]]:
