@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import uuid
 
 import pytest
 
 from reminders.web.limits import LoginLimiter
+from tests.support.databases import skip_or_fail
 
 REDIS = "redis://127.0.0.1:6379/15"
 
@@ -24,9 +24,7 @@ def storage(request: pytest.FixtureRequest) -> str:
     if request.param == "memory":
         return "memory://"
     if not redis_available():
-        if os.environ.get("CI") == "true":
-            pytest.fail("Redis is required in CI (127.0.0.1:6379)")
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        skip_or_fail("Redis is not running on 127.0.0.1:6379")
     return REDIS
 
 

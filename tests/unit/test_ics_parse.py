@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 from connectors.calendars import ics_parse
 from connectors.calendars.base import CalendarFeedInvalid, RemoteEvent
 from connectors.calendars.ics import parse_ics
+from tests.support.databases import skip_or_fail
 
 TESTDATA = Path(__file__).resolve().parents[2].parent / "shared" / "testdata" / "ics-icalendar"
 START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -487,10 +487,7 @@ def test_invalid_utf8_is_replaced_with_a_warning() -> None:
 def require_testdata() -> list[Path]:
     """The shared test files; a missing folder skips locally and fails in CI."""
     if not TESTDATA.is_dir():
-        message = f"iCalendar test data not found at {TESTDATA}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"iCalendar test data not found at {TESTDATA}")
     return sorted(TESTDATA.rglob("*.ics"))
 
 
