@@ -15,8 +15,10 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.calendars.base import CalendarSource
+from connectors.calendars.feed_http import feed_client
 from connectors.calendars.google import GoogleCalendarSource, GoogleClient, GoogleEndpoints, GoogleToken
 from connectors.calendars.ics import IcsCalendarSource
+from connectors.calendars.ics_isolation import IsolatedIcsParser
 from connectors.calendars.microsoft import MicrosoftApp, MicrosoftCalendarSource, TokenCacheState
 from connectors.mail import ConsoleMailer, Mailer, SmtpEndpoint, SmtpMailer
 from connectors.sms.base import SmsGateway
@@ -25,6 +27,7 @@ from reminders.calendars.grants import save_refreshed_token, token_of
 from reminders.db import make_engine, make_read_sessionmaker, make_sessionmaker, utcnow
 from reminders.dispatch.service import Dispatcher, DispatchPolicy
 from reminders.models import Account, CalendarConnection, OAuthGrant
+from reminders.security.log_redaction import install_log_redaction
 from reminders.security.secrets import Signer, TokenCipher
 from reminders.settings import Settings
 
@@ -44,6 +47,10 @@ class Services:
     factory: sessionmaker[Session]
     gateway: SmsGateway
     http: httpx.Client
+    # For URLs tenants type in (ICS feeds): never into a private network unless settings allow it.
+    feed_http: httpx.Client
+    # Parses ICS feeds in child processes: side by side, each with a deadline and a memory cap.
+    ics_parser: IsolatedIcsParser
     clock: Clock = utcnow
     mailer: Mailer = field(default_factory=ConsoleMailer)
     # Set by the in-process scheduler so a push notification can bring the next sync forward.
@@ -147,7 +154,13 @@ class Services:
         """The connector that reads this calendar."""
         zone = connection.timezone or account.timezone
         if connection.provider == "ics":
-            return IcsCalendarSource(connection.external_id, http=self.http, default_timezone=zone)
+            return IcsCalendarSource(
+                connection.external_id,
+                http=self.feed_http,
+                default_timezone=zone,
+                fetch_deadline_seconds=self.settings.ics_fetch_deadline_seconds,
+                parser=self.ics_parser,
+            )
         if connection.provider == "google" and grant is not None:
             return self.google_source(connection.external_id, grant, zone)
         if connection.provider == "microsoft" and grant is not None:
@@ -168,6 +181,8 @@ class Services:
     def close(self) -> None:
         """Release connections and sockets."""
         self.http.close()
+        self.feed_http.close()
+        self.ics_parser.close()
         self.engine.dispose()
 
 
@@ -203,15 +218,25 @@ def build_services(
     mailer: Mailer | None = None,
 ) -> Services:
     """Wire the service from settings; tests pass their own gateway or clock."""
+    install_log_redaction()  # before anything can log a URL
     engine = make_engine(settings.database_url)
     timeout = httpx.Timeout(settings.sync_timeout_seconds, connect=5.0)
-    http = httpx.Client(timeout=timeout, follow_redirects=True, headers={"User-Agent": "reminders/0.1"})
+    headers = {"User-Agent": "reminders/0.1"}
+    http = httpx.Client(timeout=timeout, follow_redirects=True, headers=headers)
+    feed_http = feed_client(
+        allow_private=settings.ics_allow_private_networks, timeout=timeout, headers=headers
+    )
     return Services(
         settings=settings,
         engine=engine,
         factory=make_sessionmaker(engine),
         gateway=gateway or build_gateway(settings),
         http=http,
+        feed_http=feed_http,
+        ics_parser=IsolatedIcsParser(
+            deadline_seconds=settings.ics_parse_deadline_seconds,
+            memory_limit_mb=settings.ics_parse_memory_mb or None,
+        ),
         clock=clock,
         mailer=mailer or build_mailer(settings),
     )

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from reminders.settings import get_settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(help="SMS appointment reminders from your calendars.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -82,14 +85,19 @@ def demo(
     )
 
 
+def _run_web(web_app: FastAPI, host: str, port: int) -> None:
+    """Serve the app with uvicorn; no `Server` header, so responses do not name the software."""
+    import uvicorn
+
+    uvicorn.run(web_app, host=host, port=port, log_level="warning", server_header=False)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
 ) -> None:
     """Serve the web app with the scheduler in-process (the all-in-one embedded mode)."""
-    import uvicorn
-
     from reminders.bootstrap import build_services
     from reminders.web.app import create_app
     from scheduler.clock import ReminderClock
@@ -104,12 +112,29 @@ def serve(
             clock.start()
             try:
                 console.print(f"Serving on http://{host}:{port}")
-                uvicorn.run(create_app(services), host=host, port=port, log_level="warning")
+                _run_web(create_app(services), host, port)
             finally:
                 clock.shutdown()
     except WorkerAlreadyRunning as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    finally:
+        services.close()
+
+
+@app.command()
+def web(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web app only (run `reminders worker` for syncs and sends), e.g. behind a proxy."""
+    from reminders.bootstrap import build_services
+    from reminders.web.app import create_app
+
+    _logging()
+    services = build_services(get_settings())
+    try:
+        _run_web(create_app(services), host, port)
     finally:
         services.close()
 

@@ -7,6 +7,7 @@ SQLite runs in WAL mode with foreign keys on, and every transaction starts with
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -80,13 +81,77 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    gate = WriteGate()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # Read-only work (pages) takes no write lock, so it never waits for a writer in WAL mode.
-        deferred = conn.get_execution_options().get(READ_ONLY_OPTION)
-        conn.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            conn.exec_driver_sql("BEGIN")
+            return
+        held = gate.enter()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            gate.leave(held)
+            raise
+        conn.info[_GATE_HELD] = held
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: Any) -> None:
+        gate.leave(conn.info.pop(_GATE_HELD, None))
 
     return engine
+
+
+_GATE_HELD = "reminders_write_gate_ticket"
+
+
+class WriteGate:
+    """First come, first served for this process's SQLite writers.
+
+    SQLite lets one writer in at a time, and a writer that finds the lock taken sleeps in the
+    busy handler and retries (1, 2, 5 ... 100 ms). A long job that commits a batch and at once
+    begins the next one wins nearly every time, so a page's one-row write could wait behind the
+    whole job. Writers of the process take a ticket here before `BEGIN IMMEDIATE` and go in
+    turn, so nobody waits for more than the transactions queued before them. (Other processes
+    still meet SQLite's own lock; the embedded mode is one process.)
+    """
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._cond = threading.Condition()
+        self._next = 0
+        self._serving = 0
+        self._abandoned: set[int] = set()
+        self._owner: int | None = None
+        self._timeout = timeout
+
+    def enter(self) -> int | None:
+        """Wait for this thread's turn; the ticket to `leave` with (None: the thread already writes)."""
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                return None  # a second connection of the same thread: SQLite's own lock decides
+            ticket = self._next
+            self._next += 1
+            if not self._cond.wait_for(lambda: self._serving == ticket, timeout=self._timeout):
+                self._abandoned.add(ticket)  # fall back to SQLite's busy timeout
+                return None
+            self._owner = me
+            return ticket
+
+    def leave(self, ticket: int | None) -> None:
+        """Let the next writer in."""
+        if ticket is None:
+            return
+        with self._cond:
+            self._owner = None
+            self._serving = ticket + 1
+            while self._serving in self._abandoned:
+                self._abandoned.discard(self._serving)
+                self._serving += 1
+            self._cond.notify_all()
 
 
 READ_ONLY_OPTION = "reminders_read_only"
@@ -95,6 +160,13 @@ READ_ONLY_OPTION = "reminders_read_only"
 def make_read_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions for reads only: on SQLite they start a deferred transaction (no write lock)."""
     return sessionmaker(engine.execution_options(**{READ_ONLY_OPTION: True}), expire_on_commit=False)
+
+
+def reader_for(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Read-only sessions on the same engine as `factory`."""
+    bind = factory.kw["bind"]
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return make_read_sessionmaker(engine)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -34,6 +34,19 @@ class Settings(BaseSettings):
     planning_horizon_days: int = Field(60, ge=1, le=400)
     sync_interval_seconds: int = Field(300, ge=10)
     sync_timeout_seconds: float = Field(20.0, gt=0)
+    # Calendars synced side by side by one worker, so a slow one never holds up the others.
+    sync_threads: int = Field(4, ge=1, le=64)
+    # A calendar with more events than this in the sync window is refused with a clear error.
+    sync_max_events: int = Field(50_000, ge=100)
+    # Appointments written per transaction: keeps SQLite's write lock short for everyone else.
+    sync_batch_size: int = Field(500, ge=10, le=10_000)
+    # A snapshot dropping most upcoming appointments is applied only after this many syncs...
+    sync_drop_confirmations: int = Field(3, ge=1, le=100)
+    # ...spanning at least this many minutes (or when the owner confirms it).
+    sync_drop_hold_minutes: int = Field(10, ge=0)
+    # ICS feeds are parsed in a child process, killed after this long or above this memory.
+    ics_parse_deadline_seconds: float = Field(60.0, gt=0)
+    ics_parse_memory_mb: int = Field(2048, ge=0)  # 0: no limit
 
     # Dispatch
     dispatch_batch_size: int = Field(200, ge=1, le=10_000)
@@ -80,10 +93,20 @@ class Settings(BaseSettings):
     signup_free_sms: int = Field(10, ge=0)
     # Where failed sign-ins are counted: memory:// (one process) or redis://host:port (many).
     rate_limit_storage: str = "memory://"
+    # Failed sign-ins allowed per 15 minutes: per address from devices that never signed in to it,
+    # per client IP (an office shares one), and per known device (its own count, which nobody
+    # without that browser's cookie can use up: the owner is never locked out by others' guesses).
     login_attempts_per_15_minutes: int = Field(10, ge=1)
+    login_attempts_per_ip_per_15_minutes: int = Field(50, ge=1)
+    login_attempts_per_known_device_per_15_minutes: int = Field(10, ge=1)
+    # How long a browser stays "known" after its last sign-in.
+    known_device_days: int = Field(365, ge=1, le=730)
+    # How long a sign-in lasts; the session row on the server expires with it.
     session_days: int = Field(14, ge=1, le=90)
     # ICS feed URLs from tenants may point at loopback/private addresses (one salon on its own LAN).
     ics_allow_private_networks: bool = False
+    # Each ICS fetch (every redirect and the whole body) ends after this long: slow drips included.
+    ics_fetch_deadline_seconds: float = Field(60.0, gt=0)
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> Settings:

@@ -23,6 +23,7 @@ class ReminderClock:
     def __init__(self, services: Services) -> None:
         self._services = services
         self._dispatch = jobs.DispatchDue(services)
+        self._sync = jobs.SyncDue(services, self.wake_dispatch)
         services.wake_sync = self.wake_sync
         # APScheduler logs every job it adds and warns on every tick that finds dispatch still
         # running (max_instances=1 is the point); job errors still come through its executor.
@@ -35,15 +36,7 @@ class ReminderClock:
         )
         # Dispatch ticks every second and re-arms itself earlier when woken.
         self.scheduler.add_job(self._dispatch, "interval", seconds=1, id=DISPATCH_JOB, next_run_time=_now())
-        self.scheduler.add_job(
-            jobs.sync_calendars,
-            "interval",
-            seconds=5,
-            id=SYNC_JOB,
-            args=[services, self.wake_dispatch],
-            next_run_time=_now(),
-            jitter=2,
-        )
+        self.scheduler.add_job(self._sync, "interval", seconds=5, id=SYNC_JOB, next_run_time=_now(), jitter=2)
         self.scheduler.add_job(
             jobs.recover_leases, "interval", seconds=30, id="recover_leases", args=[services]
         )
@@ -73,6 +66,7 @@ class ReminderClock:
     def shutdown(self) -> None:
         """Stop the clock and wait for sends in flight."""
         self.scheduler.shutdown(wait=True)
+        self._sync.shutdown()
         self._dispatch.shutdown()
         log.info("scheduler.stopped")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,8 +72,50 @@ def plan_entering_horizon(services: Services) -> None:
         log.info("planning.horizon planned=%s skipped=%s", counts.planned, counts.skipped)
 
 
-def sync_calendars(services: Services, wake_dispatch: Callable[[datetime], None]) -> None:
-    """Sync the calendars that are due; wake the dispatcher if something falls due now."""
-    for report in calendar_service.sync_due(services):
-        if report.earliest_due is not None:
-            wake_dispatch(report.earliest_due)
+class SyncDue:
+    """The `sync_calendars` job: claim the calendars that are due and sync them side by side.
+
+    The job only claims and hands out, and returns at once: a slow calendar (a feed that drips,
+    a huge parse) occupies one of the pool's threads, never the job or the other calendars. It
+    claims no more calendars than it has free threads, so the rest stay due for another worker.
+    """
+
+    def __init__(self, services: Services, wake_dispatch: Callable[[datetime], None]) -> None:
+        self._services = services
+        self._wake_dispatch = wake_dispatch
+        self._threads = services.settings.sync_threads
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="sync")
+        self._lock = threading.Lock()
+        self._running: set[int] = set()
+
+    def __call__(self) -> None:
+        with self._lock:
+            free = self._threads - len(self._running)
+        if free <= 0:
+            return
+        for connection_id in calendar_service.claim_due_connections(self._services, limit=free):
+            with self._lock:
+                if connection_id in self._running:
+                    continue  # still syncing from an earlier claim; its end sets the next time
+                self._running.add(connection_id)
+            self._pool.submit(self._sync, connection_id)
+
+    def running(self) -> set[int]:
+        """The calendars being synced right now."""
+        with self._lock:
+            return set(self._running)
+
+    def _sync(self, connection_id: int) -> None:
+        try:
+            report = calendar_service.sync_one(self._services, connection_id)
+            if report.earliest_due is not None:
+                self._wake_dispatch(report.earliest_due)
+        except Exception:  # sync_one records provider trouble itself; this is a bug, keep going
+            log.exception("calendar.sync.crashed calendar=%s", connection_id)
+        finally:
+            with self._lock:
+                self._running.discard(connection_id)
+
+    def shutdown(self) -> None:
+        """Drop syncs not started yet and wait for those in flight (each is bounded by deadlines)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)

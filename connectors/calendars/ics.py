@@ -26,6 +26,8 @@ from connectors.calendars.base import (
     CalendarFeedInvalid,
     CalendarUnavailable,
 )
+from connectors.calendars.feed_http import AddressRefused, Deadline, feed_client, fetch_deadline
+from connectors.calendars.ics_isolation import IcsParser
 from connectors.calendars.ics_parse import describe_non_icalendar, lookup_zone, parse_ics
 
 __all__ = ["IcsCalendarSource", "parse_ics"]
@@ -90,9 +92,11 @@ class _Body:
 class IcsCalendarSource:
     """A calendar read from an ICS feed: `http(s)://`, `webcal://`, `file://` or a local path.
 
-    Pass the shared `httpx.Client` (with timeouts) for URLs; without one the source creates its
-    own and `close()` releases it. Errors are `CalendarError`s whose messages name only the host
-    of a URL, never its path: ICS links carry their secret in the path.
+    Pass the shared `httpx.Client` for URLs (for tenants' links the guarded one of `feed_http`);
+    without one the source creates its own guarded client, which refuses private networks, and
+    `close()` releases it. Each fetch ends after `fetch_deadline_seconds` in total, redirects and
+    body included. Errors are `CalendarError`s whose messages name only the host of a URL, never
+    its path: ICS links carry their secret in the path.
     """
 
     def __init__(
@@ -104,6 +108,8 @@ class IcsCalendarSource:
         max_bytes: int = 20_000_000,
         max_instances_per_series: int = 1000,
         max_events: int = 200_000,
+        fetch_deadline_seconds: float = 60.0,
+        parser: IcsParser = parse_ics,
     ) -> None:
         if lookup_zone(default_timezone) is None:
             raise ValueError(f"unknown time zone {default_timezone!r}")
@@ -114,6 +120,8 @@ class IcsCalendarSource:
         self._max_bytes = max_bytes
         self._max_instances = max_instances_per_series
         self._max_events = max_events
+        self._fetch_deadline_seconds = fetch_deadline_seconds
+        self._parser = parser
 
     def close(self) -> None:
         """Close the HTTP client if this source created it."""
@@ -168,7 +176,7 @@ class IcsCalendarSource:
             raise CalendarFeedInvalid(
                 f"{self._display()} is not an iCalendar feed (got {body.content_type or what})."
             )
-        events, warnings = parse_ics(
+        events, warnings = self._parser(
             body.content,
             window_start=window_start,
             window_end=window_end,
@@ -189,7 +197,7 @@ class IcsCalendarSource:
 
     def _client(self) -> httpx.Client:
         if self._http is None:
-            self._http = httpx.Client(timeout=httpx.Timeout(20.0, connect=5.0), follow_redirects=True)
+            self._http = feed_client()
             self._owns_http = True
         return self._http
 
@@ -201,6 +209,11 @@ class IcsCalendarSource:
             headers["If-None-Match"] = previous.etag
         if previous is not None and previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
+        with fetch_deadline(self._fetch_deadline_seconds) as deadline:
+            return self._get(headers, previous, deadline)
+
+    def _get(self, headers: dict[str, str], previous: _Cursor | None, deadline: Deadline) -> _Body | None:
+        assert self._url is not None
         try:
             with self._client().stream("GET", self._url, headers=headers, follow_redirects=True) as response:
                 if response.status_code == 304:
@@ -208,14 +221,18 @@ class IcsCalendarSource:
                         raise CalendarUnavailable(f"{self._display()} answered 304 without a calendar.")
                     return None
                 self._check_status(response.status_code)
-                content = self._read_limited(response)
+                content = self._read_limited(response, deadline)
                 return _Body(
                     content=content,
                     etag=response.headers.get("ETag"),
                     last_modified=response.headers.get("Last-Modified"),
                     content_type=_media_type(response.headers.get("Content-Type")),
                 )
+        except AddressRefused as exc:
+            raise CalendarFeedInvalid(self._refused(exc.host)) from exc
         except httpx.TimeoutException as exc:
+            if deadline.expired:
+                raise CalendarUnavailable(self._too_slow()) from exc
             raise CalendarUnavailable(f"{self._display()} did not answer in time.") from exc
         except (httpx.TooManyRedirects, httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
             raise CalendarFeedInvalid(f"{self._display()} cannot be fetched: {self._reason(exc)}.") from exc
@@ -241,7 +258,7 @@ class IcsCalendarSource:
             raise CalendarUnavailable(f"{where} answered HTTP {status}; the calendar server has trouble.")
         raise CalendarFeedInvalid(f"{where} answered HTTP {status}; check the calendar's ICS link.")
 
-    def _read_limited(self, response: httpx.Response) -> bytes:
+    def _read_limited(self, response: httpx.Response, deadline: Deadline) -> bytes:
         declared = response.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self._max_bytes:
             raise CalendarFeedInvalid(self._too_large())
@@ -252,6 +269,8 @@ class IcsCalendarSource:
             if total > self._max_bytes:
                 raise CalendarFeedInvalid(self._too_large())
             chunks.append(chunk)
+            if deadline.expired:  # the guarded client stops at the deadline by itself; others here
+                raise CalendarUnavailable(self._too_slow())
         return b"".join(chunks)
 
     def _reason(self, exc: Exception) -> str:
@@ -301,6 +320,20 @@ class IcsCalendarSource:
             return "the calendar link"
         port = f":{url.port}" if url.port else ""
         return f"{url.scheme}://{url.host}{port}/…"
+
+    def _refused(self, host: str) -> str:
+        """Names the host as the link or a redirect wrote it; the addresses it resolved to stay ours."""
+        assert self._url is not None
+        if host == httpx.URL(self._url).raw_host.decode("ascii"):
+            return f"{self._display()} points into a private network, which this server may not read."
+        return (
+            f"{self._display()} redirected to {host}, which points into a private network "
+            "that this server may not read."
+        )
+
+    def _too_slow(self) -> str:
+        seconds = f"{self._fetch_deadline_seconds:g} s"
+        return f"The calendar server at {self._display()} did not send the calendar within {seconds}."
 
     def _too_large(self) -> str:
         size = (

@@ -1,8 +1,11 @@
 """Turn iCalendar (RFC 5545) data into `RemoteEvent`s: pure, no I/O.
 
 `parse_ics` reads a whole feed, expands recurring series inside a time window with
-recurring-ical-events and returns the instances plus human-readable warnings. A feed that cannot be
-read at all raises `CalendarFeedInvalid`; a single malformed event is skipped with a warning.
+recurring-ical-events and returns the instances plus warnings for the calendar's owner. A feed that
+cannot be read at all raises `CalendarFeedInvalid`; a broken part (an alarm, a time zone, one event)
+is repaired or skipped, and the warning names the event and says what was done, in one sentence of
+ours: library errors are only logged, at debug level, since their texts mean nothing to an owner
+and can show the server's file paths.
 
 Untrusted feeds can make the libraries underneath loop for a very long time; the guards against that
 live in `ics_recurrence` (repeat rules and the expansion work budget) and `ics_zones` (time zones).
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import logging
 import re
 import warnings
 import zoneinfo
@@ -25,6 +29,15 @@ import recurring_ical_events
 import x_wr_timezone  # type: ignore[import-untyped]
 
 from connectors.calendars.base import CalendarFeedInvalid, RemoteEvent
+from connectors.calendars.ics_errors import ParseOutOfMemory, raise_if_out_of_memory
+from connectors.calendars.ics_naming import (
+    event_subject,
+    name_text,
+    period_text,
+    sentence,
+    short,
+)
+from connectors.calendars.ics_prune import prune_feed
 from connectors.calendars.ics_recurrence import (
     EXPANSION_BUDGET,
     FEED_EXPANSION_BUDGET,
@@ -32,13 +45,16 @@ from connectors.calendars.ics_recurrence import (
     ExpansionTooCostly,
     FeedBudget,
     SeriesBudget,
+    is_empty_rule,
     rule_problem,
 )
 from connectors.calendars.ics_zones import (
     PARSE_LOCK,
+    TimezoneDefinitions,
+    dropped_zone_phrase,
     fresh_zone_cache,
     lookup_zone,
-    sanitize_timezones,
+    usable_tzid,
     zone_label,
 )
 
@@ -47,10 +63,14 @@ __all__ = [
     "EXPANSION_BUDGET",
     "FEED_EXPANSION_BUDGET",
     "GUARD_INSTALLED",
+    "ParseOutOfMemory",
+    "check_parse_arguments",
     "describe_non_icalendar",
     "lookup_zone",
     "parse_ics",
 ]
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT_CHARS = 100_000
 MAX_WARNINGS = 50
@@ -61,6 +81,8 @@ _SPAN_MARGIN = timedelta(days=2)
 _SLICE = timedelta(days=366)
 
 _BEGIN_CALENDAR = re.compile(r"^BEGIN:VCALENDAR[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
+_UNREADABLE = "The calendar feed could not be read: it is not well-formed iCalendar."
+_UNREPAIRABLE = "The calendar feed could not be read: it is broken in a way that cannot be repaired."
 
 
 def parse_ics(
@@ -81,34 +103,64 @@ def parse_ics(
     :raises CalendarFeedInvalid: the data is not a readable calendar, or has more than
         `max_events` events.
     """
+    default_zone = check_parse_arguments(window_start, window_end, default_timezone)
+    notes = _Notes()
+    try:
+        with PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
+            # Libraries warn on odd input (guessed TZIDs, COUNT with UNTIL): log, never raise.
+            warnings.simplefilter("always")
+            events = _parse(
+                data, window_start, window_end, default_zone, max_instances_per_series, max_events, notes
+            )
+    except CalendarFeedInvalid:
+        raise
+    except Exception as exc:  # no library failure may reach the owner as such (see the docstring)
+        raise_if_out_of_memory(exc)
+        log.debug("ics.parse.failed", exc_info=True)
+        raise CalendarFeedInvalid(_UNREPAIRABLE) from exc
+    for warning in caught:
+        log.debug("ics.parse.library_warning %s: %s", warning.category.__name__, warning.message)
+    events.sort(key=lambda event: (event.start, event.external_id))
+    return events, notes.result()
+
+
+def check_parse_arguments(
+    window_start: datetime, window_end: datetime, default_timezone: str
+) -> zoneinfo.ZoneInfo:
+    """The default zone of a parse; ValueError for arguments `parse_ics` refuses."""
     if window_start.tzinfo is None or window_end.tzinfo is None or window_end <= window_start:
         raise ValueError("the window must be aware and non-empty")
     default_zone = lookup_zone(default_timezone)
     if default_zone is None:
         raise ValueError(f"unknown time zone {default_timezone!r}")
-    notes = _Notes()
-    with PARSE_LOCK, warnings.catch_warnings(record=True) as caught:
-        # Libraries warn on odd input (guessed TZIDs, COUNT with UNTIL); report, never raise.
-        warnings.simplefilter("always")
-        text = _decode(data, notes)
-        calendars = _read_calendars(text, notes)
-        context = _Context(
-            window_start=window_start.astimezone(UTC),
-            window_end=window_end.astimezone(UTC),
-            zone=default_zone,
-            zone_name=default_zone.key,
-            max_instances=max_instances_per_series,
-            notes=notes,
-            # Read here, at call time, so that patching them on this module takes effect.
-            budget=FeedBudget(FEED_EXPANSION_BUDGET, per_series=EXPANSION_BUDGET),
-            max_events=max_events,
-        )
-        _check_event_count(calendars, max_events)
-        events = _collect(calendars, context, default_zone)
-    for warning in caught:
-        notes.add(f"Calendar library: {_one_line(str(warning.message))}")
-    events.sort(key=lambda event: (event.start, event.external_id))
-    return events, notes.result()
+    return default_zone
+
+
+def _parse(
+    data: bytes,
+    window_start: datetime,
+    window_end: datetime,
+    default_zone: zoneinfo.ZoneInfo,
+    max_instances: int,
+    max_events: int,
+    notes: _Notes,
+) -> list[RemoteEvent]:
+    text = _decode(data, notes)
+    calendars, dropped_zones = _read_calendars(text, notes)
+    context = _Context(
+        window_start=window_start.astimezone(UTC),
+        window_end=window_end.astimezone(UTC),
+        zone=default_zone,
+        zone_name=default_zone.key,
+        max_instances=max_instances,
+        notes=notes,
+        # Read here, at call time, so that patching them on this module takes effect.
+        budget=FeedBudget(FEED_EXPANSION_BUDGET, per_series=EXPANSION_BUDGET),
+        max_events=max_events,
+        dropped_zones=dropped_zones,
+    )
+    _check_event_count(calendars, max_events)
+    return _collect(calendars, context, default_zone)
 
 
 def describe_non_icalendar(data: bytes) -> str | None:
@@ -172,16 +224,20 @@ def _decode_head(data: bytes) -> str:
     return head.decode("utf-8-sig", "replace")
 
 
-def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
+def _read_calendars(text: str, notes: _Notes) -> tuple[list[icalendar.Calendar], dict[str, str]]:
+    """The feed's calendars, and why time zone definitions were dropped (by TZID)."""
     what = describe_non_icalendar(text[:2048].encode("utf-8", "replace"))
     if what is not None:
         raise CalendarFeedInvalid(f"The calendar feed is not an iCalendar file (it is {what}).")
-    text = sanitize_timezones(text, notes.add)
+    zones = TimezoneDefinitions(notes.add)
     with fresh_zone_cache():
+        text = prune_feed(text, zones)
         try:
             components: Sequence[icalendar.Component] = icalendar.Calendar.from_ical(text, multiple=True)
         except Exception as exc:  # the parser raises ValueError, IndexError, TypeError... on junk
-            raise CalendarFeedInvalid(f"The calendar feed could not be read: {_one_line(str(exc))}") from exc
+            raise_if_out_of_memory(exc)
+            log.debug("ics.parse.unreadable", exc_info=True)
+            raise CalendarFeedInvalid(_UNREADABLE) from exc
     calendars = [c for c in components if isinstance(c, icalendar.Calendar)]
     if len(calendars) < len(_BEGIN_CALENDAR.findall(text)):
         # The parser silently drops a calendar without END:VCALENDAR. Treating a cut-off download
@@ -195,7 +251,7 @@ def _read_calendars(text: str, notes: _Notes) -> list[icalendar.Calendar]:
         calendars.append(wrapper)
     if not calendars:
         raise CalendarFeedInvalid("The calendar feed contains no calendar (no VCALENDAR).")
-    return calendars
+    return calendars, zones.dropped
 
 
 def _check_event_count(calendars: list[icalendar.Calendar], max_events: int) -> None:
@@ -217,6 +273,8 @@ class _Context:
     notes: _Notes
     budget: FeedBudget
     max_events: int
+    # TZID -> why the feed's definition of it was dropped (ics_zones).
+    dropped_zones: dict[str, str] = field(default_factory=dict)
     seen_ids: set[str] = field(default_factory=set)
     # id(tzinfo) -> (tzinfo, label): custom VTIMEZONE zones, named from the TZID that made them.
     labels: dict[int, tuple[tzinfo, str | None]] = field(default_factory=dict)
@@ -233,6 +291,19 @@ class _Context:
         # Zero-length events at window_start count as inside.
         return start < self.window_end and (start >= self.window_start or end > self.window_start)
 
+    def subject(self, component: icalendar.Event, uid: str, *, series: bool | None = None) -> str:
+        """How warnings name this component: title and local start, else its UID."""
+        if series is None:
+            series = "RRULE" in component or "RDATE" in component
+        start = _safe_dt(component.get("DTSTART"))
+        return event_subject(
+            title=_text(component, "SUMMARY"),
+            start=start if isinstance(start, date) else None,
+            uid=uid,
+            series=series,
+            zone=self.zone,
+        )
+
 
 def _collect(
     calendars: list[icalendar.Calendar], context: _Context, default_zone: zoneinfo.ZoneInfo
@@ -241,9 +312,12 @@ def _collect(
     for calendar in calendars:
         calendar = _apply_calendar_zone(calendar, context, default_zone)
         for uid, components in _group_by_uid(calendar, context.notes).items():
-            for event in _group_events(uid, components, context):
+            for event in _events_of_uid(uid, components, context):
                 if event.external_id in context.seen_ids:
-                    context.notes.add(f"Skipped a duplicate of event {_short(event.external_id)!r}.")
+                    subject = event_subject(
+                        title=event.title, start=event.start, uid=uid, series=False, zone=context.zone
+                    )
+                    context.notes.add(sentence(subject, "appears twice in the feed; the copy was ignored"))
                     continue
                 context.seen_ids.add(event.external_id)
                 events.append(event)
@@ -254,16 +328,33 @@ def _collect(
     return events
 
 
+def _events_of_uid(uid: str, components: list[icalendar.Event], context: _Context) -> list[RemoteEvent]:
+    """The events of one UID; a failure we did not foresee costs this UID only, never the feed."""
+    try:
+        return _group_events(uid, components, context)
+    except CalendarFeedInvalid:
+        raise
+    except Exception as exc:
+        raise_if_out_of_memory(exc)
+        log.debug("ics.parse.event_failed", exc_info=True)
+        context.notes.add(sentence(context.subject(components[0], uid), "could not be read; it was ignored"))
+        return []
+
+
 def _apply_calendar_zone(
     calendar: icalendar.Calendar, context: _Context, default_zone: zoneinfo.ZoneInfo
 ) -> icalendar.Calendar:
     """Pick the zone for floating times (X-WR-TIMEZONE, else the default) and apply it."""
     context.zone, context.zone_name = default_zone, default_zone.key
     raw = calendar.get("X-WR-TIMEZONE")
-    name = str(raw[0] if isinstance(raw, list) and raw else raw) if raw is not None else None
+    name = str(raw[0] if isinstance(raw, list) and raw else raw).strip() if raw is not None else None
+    name = name or None  # an empty X-WR-TIMEZONE names no zone: the default applies, nothing is lost
     zone = lookup_zone(name) if name is not None else None
     if name is not None and zone is None:
-        context.notes.add(f"Unknown calendar time zone {_short(name)!r}; used {default_zone.key}.")
+        context.notes.add(
+            f"The calendar's time zone {name_text(name)} is unknown; "
+            f"its times were read as {default_zone.key}."
+        )
     if zone is not None:
         context.zone, context.zone_name = zone, zone.key
     _warn_unknown_tzids(calendar, context)
@@ -273,13 +364,19 @@ def _apply_calendar_zone(
         # Google writes UTC times plus X-WR-TIMEZONE and means that zone's wall clock for series.
         converted: icalendar.Calendar = x_wr_timezone.to_standard(calendar, timezone=zone)
     except Exception as exc:  # a failed conversion must not lose the feed
-        context.notes.add(f"Could not apply the calendar time zone {zone.key}: {_one_line(str(exc))}")
+        raise_if_out_of_memory(exc)
+        log.debug("ics.parse.x_wr_timezone_failed zone=%s", zone.key, exc_info=True)
+        context.notes.add(
+            f"The calendar's time zone {zone.key} could not be applied to its events; "
+            "their times were read as written."
+        )
         return calendar
     return converted
 
 
 def _warn_unknown_tzids(calendar: icalendar.Calendar, context: _Context) -> None:
-    unknown: set[str] = set()
+    """One warning per TZID that could not be resolved, naming the first event that uses it."""
+    users: dict[str, list[icalendar.Event]] = {}
     for component in calendar.subcomponents:
         if not isinstance(component, icalendar.Event):
             continue
@@ -288,10 +385,30 @@ def _warn_unknown_tzids(calendar: icalendar.Calendar, context: _Context) -> None
             params = getattr(prop, "params", {})
             tzid = params.get("TZID") if isinstance(params, dict) else None
             dt = _safe_dt(prop)
-            if tzid and isinstance(dt, datetime) and dt.tzinfo is None:
-                unknown.add(str(tzid))
-    for tzid in sorted(unknown)[:5]:
-        context.notes.add(f"Unknown time zone {_short(tzid)!r}; its times were read as {context.zone_name}.")
+            if isinstance(tzid, str) and isinstance(dt, datetime) and dt.tzinfo is None:
+                found = users.setdefault(tzid, [])
+                if not found or found[-1] is not component:
+                    found.append(component)
+    for tzid, components in list(users.items())[:5]:
+        context.notes.add(_unknown_zone_warning(tzid, components, context))
+
+
+def _unknown_zone_warning(tzid: str, components: list[icalendar.Event], context: _Context) -> str:
+    first = components[0]
+    subject = context.subject(first, _uid(first) or "")
+    others = len(components) - 1
+    if others:
+        subject += f" and {others} other event{'s' if others > 1 else ''}"
+    one = not others
+    if not tzid.strip():
+        what = f"{'names' if one else 'name'} no time zone (its TZID is empty)"
+    elif not usable_tzid(tzid):
+        what = f"{'uses' if one else 'use'} an invalid time zone name {name_text(tzid)}"
+    elif tzid in context.dropped_zones:
+        what = f"{'uses' if one else 'use'} {dropped_zone_phrase(tzid, context.dropped_zones[tzid])}"
+    else:
+        what = f"{'uses' if one else 'use'} the unknown time zone {name_text(tzid)}"
+    return sentence(subject, f"{what}; {'its' if one else 'their'} times were read as {context.zone_name}")
 
 
 def _group_by_uid(calendar: icalendar.Calendar, notes: _Notes) -> dict[str, list[icalendar.Event]]:
@@ -305,8 +422,10 @@ def _group_by_uid(calendar: icalendar.Calendar, notes: _Notes) -> dict[str, list
             anonymous += 1
             uid = _derived_uid(component, groups)
         groups.setdefault(uid, []).append(component)
-    if anonymous:
-        notes.add(f"{anonymous} event(s) have no UID; their ids are derived from start and title.")
+    if anonymous == 1:
+        notes.add("1 event has no UID; it is told apart from the others by its start and title.")
+    elif anonymous:
+        notes.add(f"{anonymous} events have no UID; they are told apart by their start and title.")
     return groups
 
 
@@ -341,10 +460,11 @@ def _derived_uid(component: icalendar.Event, groups: dict[str, list[icalendar.Ev
 def _group_events(uid: str, components: list[icalendar.Event], context: _Context) -> list[RemoteEvent]:
     masters = [c for c in components if "RECURRENCE-ID" not in c]
     if len(masters) > 1:
-        context.notes.add(
-            f"{len(masters)} events share the UID {_short(uid)!r}; only the latest version is used."
-        )
         latest = max(masters, key=_sequence)  # the first of the highest SEQUENCE, as the library does
+        context.notes.add(
+            f"{len(masters)} versions of {context.subject(latest, uid)} share one UID; "
+            "only the latest was read."
+        )
         components = [c for c in components if c is latest or "RECURRENCE-ID" in c]
         masters = [latest]
     prepared = [p for p in (_prepare(c, uid, context) for c in components) if p is not None]
@@ -411,18 +531,20 @@ def _expand_series(
 ) -> list[RemoteEvent]:
     """Expand one UID with recurring-ical-events, within work budgets and an instance cap."""
     budget = context.budget.for_series([r for c in components for r in _as_list(c.get("RRULE"))])
+    master = next((c for c in components if "RECURRENCE-ID" not in c), components[0])
+    subject = context.subject(master, uid, series=recurring)
     try:
-        return _expand(uid, components, uid if recurring else None, budget, context)
+        return _expand(uid, components, uid if recurring else None, budget, subject, context)
     except ExpansionTooCostly:
-        whose = (
-            "the feed's repeating events are"
-            if context.budget.limited_by_feed(budget)
-            else "its repeat rule is"
-        )
-        context.notes.add(f"Skipped recurring event {_short(uid)!r}: {whose} too costly to compute.")
+        if context.budget.limited_by_feed(budget):
+            predicate = "was ignored because the feed's repeating events together are too costly to compute"
+        else:
+            predicate = "is too costly to compute; it was ignored"
+        context.notes.add(sentence(subject, predicate))
     except Exception as exc:  # the expansion library raises many types on bad data
-        reason = _one_line(str(exc)) or type(exc).__name__
-        context.notes.add(f"Skipped recurring event {_short(uid)!r}: {reason}.")
+        raise_if_out_of_memory(exc)
+        log.debug("ics.parse.expansion_failed", exc_info=True)
+        context.notes.add(sentence(subject, "could not be computed; it was ignored"))
     finally:
         context.budget.settle(budget)
     return []
@@ -433,6 +555,7 @@ def _expand(
     components: list[icalendar.Event],
     series_id: str | None,
     budget: SeriesBudget,
+    subject: str,
     context: _Context,
 ) -> list[RemoteEvent]:
     shifts = _this_and_future_shifts(components, context)
@@ -449,9 +572,13 @@ def _expand(
             ids.add(event.external_id)
             results.append(event)
             if len(results) >= context.max_instances:
+                cap = context.max_instances
+                period = period_text(context.window_start, context.window_end, context.zone)
                 context.notes.add(
-                    f"Series {_short(uid)!r} has more than {context.max_instances} instances in the "
-                    f"sync window; only the first {context.max_instances} are used."
+                    sentence(
+                        subject,
+                        f"has more than {cap:,} occurrences {period}; only the first {cap:,} get reminders",
+                    )
                 )
                 return results
     return results
@@ -515,30 +642,32 @@ def _to_utc(value: date, zone: tzinfo) -> datetime:
 
 def _prepare(component: icalendar.Event, uid: str, context: _Context) -> icalendar.Event | None:
     """Return the component (a repaired copy if needed) or None when it cannot be used."""
-    kind = "recurring event" if "RRULE" in component else "event"
     start = _safe_dt(component.get("DTSTART"))
     if not isinstance(start, date):
-        context.notes.add(f"Skipped {kind} {_short(uid)!r}: its start (DTSTART) is missing or unreadable.")
+        context.notes.add(
+            sentence(context.subject(component, uid), "has no readable start (DTSTART); it was ignored")
+        )
         return None
+    rules = [rule for rule in _as_list(component.get("RRULE")) if not is_empty_rule(rule)]
     try:
         _to_utc(start, context.zone)
-        problem = rule_problem(_as_list(component.get("RRULE"))) or _exdate_problem(component)
+        problem = rule_problem(rules) or _exdate_problem(component)
         if problem is None:
             component = _repair(component, start, uid, context)
             _to_utc(_raw_end(component, start), context.zone)
             if "RECURRENCE-ID" in component and not isinstance(_safe_dt(component["RECURRENCE-ID"]), date):
-                problem = "its RECURRENCE-ID is unreadable"
+                problem = "has an unreadable RECURRENCE-ID"
     except (OverflowError, ValueError):
-        problem = "its dates are out of range"
+        problem = "has dates out of range"
     if problem is not None:
-        context.notes.add(f"Skipped {kind} {_short(uid)!r}: {problem}.")
+        context.notes.add(sentence(context.subject(component, uid), f"{problem}; it was ignored"))
         return None
     _register_label(component, start, context)
     return component
 
 
 def _repair(component: icalendar.Event, start: date, uid: str, context: _Context) -> icalendar.Event:
-    """Drop an unusable DTEND/DURATION (the library would swap start and end) or RDATE."""
+    """Drop an unusable DTEND/DURATION (the library would swap start and end), RDATE or empty RRULE."""
     timed = isinstance(start, datetime)
     start_utc = _to_utc(start, context.zone)
     drop: list[str] = []
@@ -558,12 +687,28 @@ def _repair(component: icalendar.Event, start: date, uid: str, context: _Context
             _to_utc(start + duration, context.zone)  # OverflowError for absurd durations
     if not all(_dates_readable(prop) for prop in _as_list(component.get("RDATE"))):
         drop.append("RDATE")  # losing extra dates is safer than losing the whole event
-        context.notes.add(f"Event {_short(uid)!r} has unreadable extra dates (RDATE); they were ignored.")
+        context.notes.add(
+            sentence(context.subject(component, uid), "has unreadable extra dates (RDATE); they were ignored")
+        )
+    rules = _as_list(component.get("RRULE"))
+    kept_rules = [rule for rule in rules if not is_empty_rule(rule)]
+    if len(kept_rules) < len(rules):
+        drop.append("RRULE")
+        single = not kept_rules and ("RDATE" not in component or "RDATE" in drop)
+        context.notes.add(
+            sentence(
+                context.subject(component, uid, series=not single),
+                "has an empty repeat rule (RRULE); "
+                + ("it was read as a single event" if single else "the empty rule was ignored"),
+            )
+        )
     if not drop:
         return component
     repaired: icalendar.Event = component.copy()
     for name in drop:
         repaired.pop(name, None)
+    if "RRULE" in drop and kept_rules:
+        repaired["RRULE"] = kept_rules[0] if len(kept_rules) == 1 else kept_rules
     return repaired
 
 
@@ -578,14 +723,15 @@ def _exdate_problem(component: icalendar.Event) -> str | None:
     # Ignoring an EXDATE would bring back a cancelled instance (and its reminder): skip instead.
     for prop in _as_list(component.get("EXDATE")):
         if not _dates_readable(prop):
-            return "its excluded dates (EXDATE) are unreadable"
+            return "has unreadable excluded dates (EXDATE)"
     return None
 
 
 def _dates_readable(prop: Any) -> bool:
     try:
         values = [d.dt for d in prop.dts]
-    except Exception:  # vBroken and friends raise various errors
+    except Exception as exc:  # vBroken and friends raise various errors
+        raise_if_out_of_memory(exc)
         return False
     for value in values:
         first = value[0] if isinstance(value, tuple) and value else value
@@ -609,7 +755,8 @@ def _safe_dt(prop: Any) -> Any:
         return None
     try:
         return prop.dt
-    except Exception:  # vBroken raises on access
+    except Exception as exc:  # vBroken raises on access
+        raise_if_out_of_memory(exc)
         return None
 
 
@@ -633,10 +780,5 @@ def _clean_text(value: str) -> str:
     return value[:MAX_TEXT_CHARS].replace("\x00", "")
 
 
-def _one_line(message: str, limit: int = 160) -> str:
-    flat = " ".join(message.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _short(value: str, limit: int = 80) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
+    return short(value, limit)

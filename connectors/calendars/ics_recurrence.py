@@ -20,6 +20,8 @@ from typing import Any
 import icalendar
 from dateutil import rrule as dateutil_rrule  # type: ignore[import-untyped]
 
+from connectors.calendars.ics_errors import raise_if_out_of_memory
+
 MAX_OCCURRENCES_PER_DAY = 24
 # Work units one series may spend in dateutil (see SeriesBudget); 1 unit is about 0.1 µs.
 EXPANSION_BUDGET = 2_000_000
@@ -50,7 +52,10 @@ _MONTH_DAYS = {1: 31, 2: 29, 3: 31, 4: 30, 5: 31, 6: 30, 7: 31, 8: 31, 9: 30, 10
 
 
 def rule_problem(rules: list[Any]) -> str | None:
-    """Why an event's RRULEs cannot be expanded (a phrase for a warning), or None if they can."""
+    """Why an event's RRULEs cannot be expanded, or None if they can.
+
+    The answer is a predicate for a sentence about the event: "repeats every minute".
+    """
     for rule in rules:
         problem = _check_rule(rule)
         if problem is not None:
@@ -62,7 +67,8 @@ def timezone_rule_is_safe(value: str) -> bool:
     """Whether the RRULE value of a VTIMEZONE rule is yearly on dates that exist."""
     try:
         rule = icalendar.vRecur.from_ical(value)
-    except Exception:  # unreadable rules are unusable rules
+    except Exception as exc:  # unreadable rules are unusable rules
+        raise_if_out_of_memory(exc)
         return False
     if {str(k).upper() for k in rule} - _TIMEZONE_RULE_PARTS or _check_rule(rule) is not None:
         return False
@@ -77,31 +83,43 @@ def timezone_rule_is_safe(value: str) -> bool:
     return all(m is not None and (not m.group(2) or int(m.group(2)) <= 5) for m in ordinals)
 
 
+def is_empty_rule(rule: Any) -> bool:
+    """Whether an RRULE has no parts at all ("RRULE:"), which some exporters write for "never"."""
+    return isinstance(rule, icalendar.vRecur) and not rule
+
+
 def _check_rule(rule: Any) -> str | None:
     if not isinstance(rule, icalendar.vRecur):
-        return "its repeat rule (RRULE) is unreadable"
+        return "has an unreadable repeat rule (RRULE)"
     freqs = [str(f).upper() for f in rule.get("FREQ", [])]
     if len(freqs) != 1 or freqs[0] not in _FREQUENCIES + _TOO_FREQUENT:
-        return "its repeat rule (RRULE) has no valid FREQ"
+        return "has a repeat rule (RRULE) without a valid frequency (FREQ)"
     unsupported = sorted({str(k).upper() for k in rule} - _RULE_PARTS)
     if unsupported:  # dateutil rejects them (RSCALE, X-...)
-        return f"its repeat rule (RRULE) uses unsupported parts ({_short(', '.join(unsupported), 40)})"
-    if freqs[0] in _TOO_FREQUENT:
-        return f"it repeats {freqs[0].lower()}, which is not an appointment series"
+        return f"has a repeat rule (RRULE) with unsupported parts ({_short(', '.join(unsupported), 40)})"
     interval = rule.get("INTERVAL", [1])
+    if freqs[0] in _TOO_FREQUENT:
+        return f"repeats {_how_often(freqs[0], interval)}"
     if len(interval) != 1 or not isinstance(interval[0], int) or interval[0] < 1:
-        return "its repeat rule (RRULE) has an invalid INTERVAL"
+        return "has a repeat rule (RRULE) with an invalid interval (INTERVAL)"
     for name, (low, high, signed) in _BY_RANGES.items():
         for value in rule.get(name, []):
             if not isinstance(value, int) or not (low <= abs(value) <= high) or (value < 0 and not signed):
-                return f"its repeat rule (RRULE) has an invalid {name}"
+                return f"has a repeat rule (RRULE) with an invalid {name}"
     for day in rule.get("BYDAY", []):
         match = _WEEKDAY.match(str(day).upper())
         if match is None or (match.group(2) and not 1 <= int(match.group(2)) <= 53):
-            return "its repeat rule (RRULE) has an invalid BYDAY"
+            return "has a repeat rule (RRULE) with an invalid BYDAY"
     if _rule_per_day(rule, freqs[0], interval[0]) > MAX_OCCURRENCES_PER_DAY:
-        return f"it repeats more than {MAX_OCCURRENCES_PER_DAY} times a day"
+        return f"repeats more than {MAX_OCCURRENCES_PER_DAY} times a day"
     return None
+
+
+def _how_often(freq: str, interval: list[Any]) -> str:
+    """'every minute', 'every 15 minutes', 'every second' ..."""
+    unit = "minute" if freq == "MINUTELY" else "second"
+    every = interval[0] if len(interval) == 1 and isinstance(interval[0], int) else 1
+    return f"every {unit}" if every <= 1 else f"every {every:,} {unit}s"
 
 
 def _rule_per_day(rule: Any, freq: str, interval: int) -> int:

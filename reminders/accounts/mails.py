@@ -47,3 +47,40 @@ def invitation_mail(*, to: str, language: str, business: str, inviter: str, link
         subject=subject % {"business": business},
         body=body % {"inviter": inviter, "business": business, "link": link},
     )
+
+
+def account_exists_mail(*, to: str, language: str, login_link: str, reset_link: str) -> OutgoingMail:
+    """Answers a sign-up with an address that has an account: the page said nothing, this says the rest."""
+    body = gettext_for(
+        language,
+        "Someone asked to create a reminders account with this e-mail address. It has an account "
+        "already, so nothing was changed.\n\n"
+        "Sign in here:\n%(login)s\n\n"
+        "Forgot your password? Choose a new one here (the link works for one hour and only once):\n"
+        "%(reset)s\n\n"
+        "If it was not you, ignore this e-mail.",
+    )
+    return OutgoingMail(
+        to=to,
+        subject=gettext_for(language, "You have a reminders account already"),
+        body=body % {"login": login_link, "reset": reset_link},
+    )
+
+
+def invitation_for_existing_account_mail(
+    *, to: str, language: str, business: str, inviter: str, login_link: str
+) -> OutgoingMail:
+    """Answers an invitation of an address that has an account elsewhere (one address, one account)."""
+    body = gettext_for(
+        language,
+        "%(inviter)s invited you to the reminders account of %(business)s, but your e-mail address "
+        "belongs to another reminders account already. An address can belong to one account only: "
+        "to join %(business)s, ask %(inviter)s to invite another address of yours.\n\n"
+        "Your own account stays as it is. Sign in here:\n%(link)s",
+    )
+    subject = gettext_for(language, "You are invited to %(business)s")
+    return OutgoingMail(
+        to=to,
+        subject=subject % {"business": business},
+        body=body % {"inviter": inviter, "business": business, "link": login_link},
+    )

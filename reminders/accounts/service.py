@@ -1,7 +1,8 @@
 """Account and user lifecycle in the database: sign-up, confirmation, sign-in, password reset, staff.
 
 Functions take an open session and return or raise; mail and HTTP belong to the callers. Error
-messages are English msgids that the pages translate.
+messages are English msgids that the pages translate. Nothing here tells a visitor whether an
+address has an account: sign-up answers the same either way, and the e-mail says the rest.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from reminders.accounts.passwords import hash_password, password_problem, verify_password
+from reminders.accounts.sessions import end_sessions_of
 from reminders.accounts.tokens import LinkTokens, Purpose, still_matches
 from reminders.billing import credit
 from reminders.models import Account, User
@@ -62,8 +64,20 @@ def user_by_email(session: Session, email: str) -> User | None:
     return session.scalars(select(User).where(User.email == normalise_email(email))).first()
 
 
-def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> User:
-    """Create the business, its owner (unconfirmed) and the welcome credit."""
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What a sign-up did: a new unconfirmed owner (`created`), or nothing for an address in use."""
+
+    user: User
+    created: bool
+
+
+def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> Registration:
+    """Create the business, its owner (unconfirmed) and the welcome credit, unless the address has an account.
+
+    Input errors never depend on whether the address is in use, so the form cannot be used to
+    find out who has an account; the caller e-mails the address either way.
+    """
     email = normalise_email(form.email)
     errors: dict[str, str] = {}
     if not form.business.strip():
@@ -74,14 +88,14 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
         errors["name"] = N_("Use at most 200 characters.")
     if problem := email_problem(email):
         errors["email"] = problem
-    elif user_by_email(session, email) is not None:
-        errors["email"] = N_(
-            "An account with this e-mail address exists already. Sign in or reset the password."
-        )
     if problem := password_problem(form.password, email):
         errors["password"] = problem
     if errors:
         raise FormErrors(errors)
+    password_hash = hash_password(form.password)  # also for an address in use: the same time either way
+    existing = user_by_email(session, email)
+    if existing is not None:
+        return Registration(existing, created=False)
     language = form.language if form.language in LANGUAGES else "de"
     account = Account(name=form.business.strip(), language=language, created_at=now)
     session.add(account)
@@ -90,7 +104,7 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
         account_id=account.id,
         email=email,
         name=form.name.strip(),
-        password_hash=hash_password(form.password),
+        password_hash=password_hash,
         role="owner",
         language=language,
         created_at=now,
@@ -99,18 +113,23 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
     if free_sms:
         credit.grant(session, account.id, free_sms, kind="grant", now=now, note="welcome credit")
     session.flush()
-    return user
+    return Registration(user, created=True)
 
 
 def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
-    """The user these credentials belong to; upgrades an outdated hash on the way."""
+    """The user these credentials belong to; upgrades an outdated hash on the way.
+
+    An owner who has not confirmed the address yet is returned too (the caller refuses the
+    sign-in and sends a new link), but it does not count as a sign-in.
+    """
     user = user_by_email(session, email)
     ok, new_hash = verify_password(user.password_hash if user else None, password)
     if not ok or user is None:
         return None
     if new_hash:
         user.password_hash = new_hash
-    user.last_login_at = now
+    if user.email_confirmed_at is not None:
+        user.last_login_at = now
     return user
 
 
@@ -119,65 +138,48 @@ def confirmation_token(tokens: LinkTokens, user: User) -> str:
     return tokens.issue(Purpose.CONFIRM_EMAIL, user.id, user.email)
 
 
-def confirm_email(session: Session, tokens: LinkTokens, token: str, *, now: datetime) -> User | None:
+@dataclass(frozen=True, slots=True)
+class Confirmation:
+    """A confirmed address; `first` when this link confirmed it (rather than an earlier one)."""
+
+    user: User
+    first: bool
+
+
+def confirm_email(session: Session, tokens: LinkTokens, token: str, *, now: datetime) -> Confirmation | None:
     """Mark the address confirmed; None when the link is forged, expired or for an old address."""
     claim = tokens.check(Purpose.CONFIRM_EMAIL, token)
-    user = session.get(User, claim.user_id) if claim else None
+    user = session.get(User, claim.subject_id) if claim else None
     if claim is None or user is None or not still_matches(claim, user.email):
         return None
-    if user.email_confirmed_at is None:
+    first = user.email_confirmed_at is None
+    if first:
         user.email_confirmed_at = now
-    return user
+    return Confirmation(user, first)
 
 
-def password_link_token(tokens: LinkTokens, user: User, purpose: Purpose) -> str:
-    """A reset or invitation link, valid until the password changes."""
-    return tokens.issue(purpose, user.id, user.password_hash or f"unset:{user.id}")
+def reset_token(tokens: LinkTokens, user: User) -> str:
+    """A password reset link, valid until the password changes."""
+    return tokens.issue(Purpose.RESET_PASSWORD, user.id, user.password_hash or f"unset:{user.id}")
 
 
-def user_of_password_link(session: Session, tokens: LinkTokens, purpose: Purpose, token: str) -> User | None:
-    """The user a reset or invitation link is for, while it is valid and unused."""
-    claim = tokens.check(purpose, token)
-    user = session.get(User, claim.user_id) if claim else None
+def user_of_reset_link(session: Session, tokens: LinkTokens, token: str) -> User | None:
+    """The user a reset link is for, while it is valid and unused."""
+    claim = tokens.check(Purpose.RESET_PASSWORD, token)
+    user = session.get(User, claim.subject_id) if claim else None
     if claim is None or user is None or not still_matches(claim, user.password_hash or f"unset:{user.id}"):
         return None
     return user
 
 
-def set_password(user: User, password: str, *, now: datetime) -> None:
-    """Set a new password; ends every other session and confirms the address (the link proved it)."""
+def set_password(session: Session, user: User, password: str, *, now: datetime) -> None:
+    """Set a new password; ends all the user's sessions and confirms the address (the link proved it)."""
     if problem := password_problem(password, user.email):
         raise FormErrors({"password": problem})
     user.password_hash = hash_password(password)
-    user.session_epoch += 1
+    end_sessions_of(session, user.id)
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
-
-
-def invite_staff(session: Session, owner: User, *, email: str, name: str, role: str, now: datetime) -> User:
-    """Add a user to the owner's account; they choose a password through the invitation link."""
-    address = normalise_email(email)
-    errors: dict[str, str] = {}
-    if problem := email_problem(address):
-        errors["email"] = problem
-    elif user_by_email(session, address) is not None:
-        errors["email"] = N_("This e-mail address already belongs to a user.")
-    if role not in ROLES:
-        errors["role"] = N_("Choose owner or staff.")
-    if errors:
-        raise FormErrors(errors)
-    user = User(
-        account_id=owner.account_id,
-        email=address,
-        name=name.strip()[:200],
-        password_hash=None,
-        role=role,
-        language=owner.language,
-        created_at=now,
-    )
-    session.add(user)
-    session.flush()
-    return user
 
 
 def remove_user(session: Session, owner: User, user_id: int) -> bool:

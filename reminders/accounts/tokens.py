@@ -29,9 +29,9 @@ class Purpose(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LinkClaim:
-    """What a valid link says: the user and the state it was issued for."""
+    """What a valid link says: the row it is for (a user or an invitation) and the state it names."""
 
-    user_id: int
+    subject_id: int
     fingerprint: str
 
 
@@ -41,26 +41,26 @@ class LinkTokens:
     def __init__(self, secret: str) -> None:
         self._secret = secret
 
-    def issue(self, purpose: Purpose, user_id: int, state: str) -> str:
+    def issue(self, purpose: Purpose, subject_id: int, state: str) -> str:
         """A URL-safe token for `purpose`; `state` is what must not have changed when it is used."""
-        return self._serializer(purpose).dumps([user_id, fingerprint(state)])
+        return self._serializer(purpose).dumps([subject_id, fingerprint(state)])
 
     def check(self, purpose: Purpose, token: str) -> LinkClaim | None:
         """The claim of a genuine, unexpired token of this purpose; None otherwise."""
         try:
-            user_id, mark = self._serializer(purpose).loads(token, max_age=purpose.max_age_seconds)
+            subject_id, mark = self._serializer(purpose).loads(token, max_age=purpose.max_age_seconds)
         except (BadSignature, ValueError, TypeError):
             return None
-        if not isinstance(user_id, int) or not isinstance(mark, str):
+        if not isinstance(subject_id, int) or not isinstance(mark, str):
             return None
-        return LinkClaim(user_id, mark)
+        return LinkClaim(subject_id, mark)
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(self._secret, salt=f"reminders.{purpose.value}")
 
 
 def fingerprint(state: str) -> str:
-    """A short digest of a user's state (password hash, e-mail) that a link is bound to."""
+    """A short digest of the state (password hash, e-mail, invitation) that a link is bound to."""
     return hashlib.sha256(state.encode()).hexdigest()[:16]
 
 

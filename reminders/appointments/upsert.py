@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from connectors.calendars.base import RemoteEvent
-from reminders.appointments.phones import find_recipient
+from reminders.appointments.phones import RecipientResult, find_recipient
 from reminders.models import Appointment
 
 STATUS_CONFIRMED = "confirmed"
@@ -41,42 +42,53 @@ def content_hash(event: RemoteEvent, phone_fields: Sequence[str], region: str) -
     return digest.hexdigest()
 
 
-def apply_event(
-    appointment: Appointment,
-    event: RemoteEvent,
-    *,
-    digest: str,
-    phone_fields: Sequence[str],
-    region: str,
-    now: datetime,
-) -> None:
-    """Copy the event onto the row and find its recipient."""
+@dataclass(frozen=True, slots=True)
+class PreparedEvent:
+    """An event with everything worked out that needs no database: clean texts and the recipient.
+
+    Finding the number is the costly part of storing an event, so a sync does it before it
+    opens a write transaction.
+    """
+
+    event: RemoteEvent
+    digest: str
+    title: str
+    location: str
+    description: str
+    recipient: RecipientResult
+
+
+def prepare_event(
+    event: RemoteEvent, *, digest: str, phone_fields: Sequence[str], region: str
+) -> PreparedEvent:
+    """Clean the event's texts and find its recipient in the enabled fields."""
+    title, location, description = _clean(event.title), _clean(event.location), _clean(event.description)
+    found = find_recipient(
+        {"location": location, "title": title, "description": description}, phone_fields, region
+    )
+    return PreparedEvent(event, digest, title, location, description, found)
+
+
+def apply_event(appointment: Appointment, prepared: PreparedEvent, *, now: datetime) -> None:
+    """Copy the prepared event onto the row."""
+    event = prepared.event
     if appointment.starts_at != event.start:
         appointment.scheduled_at = now
     appointment.external_id = event.external_id
     appointment.series_id = event.series_id
-    appointment.title = _clean(event.title)
-    appointment.location = _clean(event.location)
-    appointment.description = _clean(event.description)
+    appointment.title = prepared.title
+    appointment.location = prepared.location
+    appointment.description = prepared.description
     appointment.starts_at = event.start
     appointment.ends_at = event.end
     appointment.timezone = known_zone(event.timezone)
     appointment.all_day = event.all_day
     appointment.status = STATUS_CANCELLED if event.cancelled else STATUS_CONFIRMED
-    appointment.content_hash = digest
+    appointment.content_hash = prepared.digest
     appointment.updated_at = now
-    found = find_recipient(
-        {
-            "location": appointment.location,
-            "title": appointment.title,
-            "description": appointment.description,
-        },
-        phone_fields,
-        region,
-    )
-    appointment.recipient = found.number
-    appointment.recipient_source = found.source
-    appointment.recipient_reason = found.reason
+    appointment.recipient = prepared.recipient.number
+    appointment.recipient_source = prepared.recipient.source
+    appointment.recipient_reason = prepared.recipient.reason
 
 
 @lru_cache(maxsize=512)

@@ -1,19 +1,19 @@
 """Connecting an ICS feed by URL: only http(s), and by default never to this server's own network.
 
 A tenant-supplied URL is fetched by the server, so without these checks it could read local files
-(the connector accepts paths for the CLI and demo) or internal services (SSRF).
+(the connector accepts paths for the CLI and demo) or internal services (SSRF). The check here
+tells the owner at once; every fetch checks again where it connects (`feed_http`).
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from datetime import datetime
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from connectors.calendars.feed_http import AddressRefused, checked_addresses
 from reminders.calendars.configure import add_rule
 from reminders.calendars.linking import DEFAULT_RULES
 from reminders.models import CalendarConnection
@@ -23,20 +23,23 @@ from reminders.msgid import N_
 def feed_url_problem(url: str, *, allow_private: bool) -> str | None:
     """Why a feed URL is refused (an English msgid), or None. `webcal://` counts as https."""
     parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # not a number, or above 65535
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
         return N_("Enter the web address of the calendar feed, starting with https://.")
     if parts.username or parts.password:
         return N_("Remove the user name and password from the address; use a secret link instead.")
     if allow_private:
         return None
+    # The same check guards every connection of every fetch; this one only answers early.
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+        checked_addresses(parts.hostname, port)
+    except AddressRefused:
+        return N_("This address points into a private network, which this server may not read.")
+    except (OSError, UnicodeError):  # the name does not resolve, or cannot be encoded for DNS
         return N_("This address cannot be found. Check the host name.")
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            return N_("This address points into a private network, which this server may not read.")
     return None
 
 

@@ -1,4 +1,4 @@
-"""Syncing the calendars that are due, one at a time, with the right connector."""
+"""Syncing the calendars that are due, each with the right connector."""
 
 from __future__ import annotations
 
@@ -10,9 +10,11 @@ from sqlalchemy import or_, select, update
 from connectors.calendars.base import CalendarSource
 from reminders.bootstrap import Services, UnsupportedProvider
 from reminders.calendars import grants
-from reminders.calendars.sync import SyncReport, record_sync_failure, sync_connection
+from reminders.calendars.drop_guard import DropGuard
+from reminders.calendars.sync import SyncLimits, SyncReport, record_sync_failure, sync_connection
 from reminders.models import Account, CalendarConnection, OAuthGrant
 from reminders.security.secrets import SecretDecryptionError
+from reminders.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ def sync_one(services: Services, connection_id: int) -> SyncReport:
         now=now,
         horizon_days=services.settings.planning_horizon_days,
         interval=interval,
+        limits=sync_limits(services.settings),
     )
     if report.access_revoked and grant is not None:
         with services.factory.begin() as session:
@@ -87,6 +90,18 @@ def sync_one(services: Services, connection_id: int) -> SyncReport:
         connection_id, report.unchanged, report.created, report.updated, report.removed, report.error,
     )  # fmt: skip
     return report
+
+
+def sync_limits(settings: Settings) -> SyncLimits:
+    """The sync bounds and the drop guard as configured."""
+    return SyncLimits(
+        max_events=settings.sync_max_events,
+        batch_size=settings.sync_batch_size,
+        guard=DropGuard(
+            confirmations=settings.sync_drop_confirmations,
+            min_hold=timedelta(minutes=settings.sync_drop_hold_minutes),
+        ),
+    )
 
 
 class CalendarSetupError(Exception):

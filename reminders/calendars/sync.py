@@ -1,51 +1,72 @@
 """Sync one calendar connection: pull changes, upsert appointments, (re)plan reminders.
 
-The provider is read outside any transaction; everything it changed is then written in one
-transaction together with the new cursor, so a crash never leaves half a sync behind. Any
-failure is recorded on the connection in words its owner can act on, nothing already planned
-is touched, and the next sync simply retries.
+Three phases, so that no calendar, however large, holds the database for long:
+1. the provider is read outside any transaction;
+2. the changes are compared with what is stored and the numbers are found (`sync_plan`), reading
+   without the write lock;
+3. what changed is written in bounded transactions of at most `SyncLimits.batch_size`
+   appointments (with their reminders), and the cursor is saved last, with the outcome.
+
+A sync cut short between batches leaves some of them written and the cursor where it was: the
+next sync starts from the same cursor, finds those appointments unchanged and writes the rest.
+Any failure is recorded on the connection in words its owner can act on, nothing already planned
+is touched, and the next sync simply retries. A complete snapshot that suddenly drops most of
+the upcoming appointments is held back (`drop_guard`) instead of cancelling their reminders.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.calendars.base import (
-    AccessRevoked,
-    CalendarChanges,
-    CalendarError,
-    CalendarSource,
-    RemoteEvent,
-)
-from reminders.appointments.upsert import STATUS_REMOVED, apply_event, content_hash
+from connectors.calendars.base import AccessRevoked, CalendarChanges, CalendarError, CalendarSource
+from reminders.appointments.upsert import STATUS_REMOVED, PreparedEvent, apply_event
 from reminders.batching import chunks
-from reminders.models import Account, Appointment, CalendarConnection, Reminder, ReminderRuleRow
-from reminders.planning.reconcile import (
-    NewReminders,
-    ReconcileCounts,
-    cancel_scheduled,
-    policy_for,
-    reconcile,
-    rules_from_rows,
+from reminders.calendars.drop_guard import DropGuard, DropVerdict, HeldDrop, judge
+from reminders.calendars.sync_plan import (
+    EARLIEST,
+    LATEST,
+    SyncContext,
+    SyncPlan,
+    load_context,
+    make_plan,
+    usable_event,
 )
+from reminders.db import reader_for
+from reminders.models import Appointment, CalendarConnection, Reminder
+from reminders.planning.reconcile import NewReminders, ReconcileCounts, cancel_scheduled, reconcile
 from reminders.reasons import CancelReason, ReminderState
 
 log = logging.getLogger(__name__)
 
 # How far back a sync looks, so an appointment running right now is still known.
 LOOKBACK = timedelta(days=1)
-# Times outside this range come from broken feeds; planning arithmetic must never overflow.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 # Back-off after failures: 1, 2, 4 … minutes, never more than an hour.
 MAX_BACKOFF = timedelta(hours=1)
 REVOKED_RETRY = timedelta(hours=6)
+MAX_STORED_WARNINGS = 50
+UNEXPECTED_READ = (
+    "The calendar could not be read because of an unexpected error on this server. "
+    "It is retried automatically; if this lasts, tell the service's operator."
+)
+UNEXPECTED_STORE = (
+    "The calendar's changes could not be stored because of an unexpected error on this server. "
+    "Nothing was changed; it is retried automatically."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SyncLimits:
+    """How a sync bounds its work: events per calendar, rows per transaction, the drop guard."""
+
+    max_events: int = 50_000
+    batch_size: int = 500
+    guard: DropGuard = field(default_factory=DropGuard)
 
 
 @dataclass(slots=True)
@@ -62,6 +83,14 @@ class SyncReport:
     warnings: Sequence[str] = ()
     error: str | None = None
     access_revoked: bool = False
+    # Removals held back because the snapshot dropped most upcoming appointments at once.
+    held_removals: int = 0
+    transactions: int = 0
+
+    def saw_due(self, due: datetime | None) -> None:
+        """Keep the earliest due time of the reminders this sync planned or moved."""
+        if due is not None and (self.earliest_due is None or due < self.earliest_due):
+            self.earliest_due = due
 
 
 def sync_connection(
@@ -72,11 +101,13 @@ def sync_connection(
     now: datetime,
     horizon_days: int,
     interval: timedelta = timedelta(minutes=5),
+    limits: SyncLimits | None = None,
 ) -> SyncReport:
     """Run one sync of the connection against `source`; never raises for provider trouble."""
-    with factory.begin() as session:
-        connection = session.get_one(CalendarConnection, connection_id)
-        cursor = connection.cursor
+    limits = limits or SyncLimits()
+    reader = reader_for(factory)
+    with reader() as session:
+        cursor = session.get_one(CalendarConnection, connection_id).cursor
     window_start, window_end = now - LOOKBACK, now + timedelta(days=horizon_days)
     try:
         changes = source.fetch_changes(cursor, window_start=window_start, window_end=window_end)
@@ -85,211 +116,206 @@ def sync_connection(
         return record_sync_failure(
             factory, connection_id, str(exc), now=now, interval=interval, access_revoked=revoked
         )
-    except Exception as exc:  # a connector bug must not stop the other calendars
+    except Exception:  # a connector bug must not stop the other calendars, nor show its internals
         log.exception("calendar.sync.crashed calendar=%s", connection_id)
+        return record_sync_failure(factory, connection_id, UNEXPECTED_READ, now=now, interval=interval)
+    if len(changes.events) > limits.max_events:
         return record_sync_failure(
-            factory,
-            connection_id,
-            f"Unexpected error while reading the calendar: {exc}",
-            now=now,
-            interval=interval,
+            factory, connection_id, too_many_events(limits.max_events), now=now, interval=interval
         )
     try:
-        return _store(
-            factory, connection_id, changes, now=now, interval=interval, horizon=timedelta(days=horizon_days)
-        )
-    except Exception as exc:  # the transaction rolled back: nothing half-written, retried next time
-        log.exception("calendar.sync.store_failed calendar=%s", connection_id)
-        return record_sync_failure(
+        return store_changes(
             factory,
             connection_id,
-            f"Could not store the calendar's changes: {exc}",
+            changes,
             now=now,
             interval=interval,
+            horizon=timedelta(days=horizon_days),
+            limits=limits,
         )
+    except Exception:  # batches already written are idempotent: the next sync redoes the rest
+        log.exception("calendar.sync.store_failed calendar=%s", connection_id)
+        return record_sync_failure(factory, connection_id, UNEXPECTED_STORE, now=now, interval=interval)
 
 
-def _store(
+def too_many_events(limit: int) -> str:
+    """The owner's explanation for a calendar over the event cap."""
+    return (
+        f"This calendar has more than {limit:,} events in the period that is read, more than one "
+        "calendar may hold here. Nothing was changed. Split it into several calendars (for "
+        "example one per room or person) and connect those."
+    )
+
+
+def store_changes(
     factory: sessionmaker[Session],
     connection_id: int,
     changes: CalendarChanges,
     *,
     now: datetime,
-    interval: timedelta,
-    horizon: timedelta,
-) -> SyncReport:
-    with factory.begin() as session:
-        report = apply_changes(session, connection_id, changes, now=now, horizon=horizon)
-        connection = session.get_one(CalendarConnection, connection_id)
-        connection.cursor = changes.cursor
-        connection.last_synced_at = now
-        connection.last_sync_error = None
-        connection.last_sync_error_at = None
-        connection.sync_failures = 0
-        connection.next_sync_at = now + interval
-    return report
-
-
-def apply_changes(
-    session: Session,
-    connection_id: int,
-    changes: CalendarChanges,
-    *,
-    now: datetime,
+    interval: timedelta = timedelta(minutes=5),
     horizon: timedelta = timedelta(days=60),
+    limits: SyncLimits | None = None,
 ) -> SyncReport:
-    """Write `changes` for the connection inside the caller's transaction.
+    """Write `changes` for the connection in bounded transactions, then save the cursor.
 
     Appointments starting beyond `now + horizon` are stored but get no reminders yet;
     `planning.horizon.plan_entering_horizon` plans them when they come within it.
     """
-    report = SyncReport(
-        connection_id=connection_id, unchanged=changes.unchanged, warnings=tuple(changes.warnings)
-    )
-    if changes.unchanged:
-        return report
-    connection = session.get_one(CalendarConnection, connection_id)
-    account = session.get_one(Account, connection.account_id)
-    rule_rows = session.scalars(
-        select(ReminderRuleRow).where(ReminderRuleRow.calendar_id == connection_id)
-    ).all()
-    rules = rules_from_rows(rule_rows)
-    policy = policy_for(account, connection)
-    fields, region = list(connection.phone_fields), account.home_region
+    limits = limits or SyncLimits()
+    report = SyncReport(connection_id, unchanged=changes.unchanged, warnings=tuple(changes.warnings))
+    verdict = DropVerdict(apply_removals=True, hold=None)
+    if not changes.unchanged:
+        with reader_for(factory)() as session:
+            context = load_context(session, connection_id, now=now, horizon=horizon)
+            plan = make_plan(session, context, changes)
+            previous = held_drop(session.get_one(CalendarConnection, connection_id))
+        report.warnings = tuple(plan.warnings)
+        if changes.complete:
+            verdict = judge(limits.guard, previous, upcoming=plan.upcoming, dropped=plan.dropped, now=now)
+        _write(factory, context, plan, verdict, report, batch_size=limits.batch_size)
+    with factory.begin() as session:
+        connection = session.get_one(CalendarConnection, connection_id)
+        _record_success(connection, changes, report, verdict, now=now, interval=interval)
+    report.transactions += 1
+    return report
 
-    known = _load_known(session, connection_id, changes)
+
+def _write(
+    factory: sessionmaker[Session],
+    context: SyncContext,
+    plan: SyncPlan,
+    verdict: DropVerdict,
+    report: SyncReport,
+    *,
+    batch_size: int,
+) -> None:
+    for batch in chunks(plan.writes, batch_size):
+        with factory.begin() as session:
+            _write_batch(session, context, batch, report)
+        report.transactions += 1
+    if not verdict.apply_removals:
+        report.held_removals = len(plan.removals)
+        return
+    for ids in chunks(plan.removals, batch_size):
+        with factory.begin() as session:
+            report.removed += _remove(session, ids, now=context.now)
+            report.reminders.cancelled += cancel_scheduled(
+                session, ids, CancelReason.APPOINTMENT_DELETED, now=context.now
+            )
+        report.transactions += 1
+
+
+def _write_batch(
+    session: Session, context: SyncContext, batch: Sequence[PreparedEvent], report: SyncReport
+) -> None:
+    """Create or update one batch of appointments and bring their reminders in line."""
+    now = context.now
+    stmt = select(Appointment).where(
+        Appointment.calendar_id == context.connection_id,
+        Appointment.external_id.in_([p.event.external_id for p in batch]),
+    )
+    stored = {a.external_id: a for a in session.scalars(stmt)}
     to_plan: list[Appointment] = []
-    to_cancel: dict[CancelReason, list[Appointment]] = {}
-    seen: set[str] = set()
-    warnings = list(changes.warnings)
-    for raw_event in changes.events:
-        if raw_event.external_id in seen:
-            continue  # a feed may repeat an event; the first one wins
-        seen.add(raw_event.external_id)
-        event = usable_event(raw_event)
-        if event is None:
-            warnings.append(f"Ignored event {raw_event.external_id[:80]!r}: its start time is not usable.")
-            continue
-        digest = content_hash(event, fields, region)
-        appointment = known.get(event.external_id)
-        if (
-            appointment is not None
-            and appointment.content_hash == digest
-            and appointment.status != STATUS_REMOVED
-        ):
-            continue
+    cancelled: list[Appointment] = []
+    for prepared in batch:
+        appointment = stored.get(prepared.event.external_id)
         if appointment is None:
-            appointment = Appointment(calendar_id=connection_id, first_seen_at=now)
+            appointment = Appointment(calendar_id=context.connection_id, first_seen_at=now)
             session.add(appointment)
-            known[event.external_id] = appointment
             report.created += 1
         else:
             report.updated += 1
-        apply_event(appointment, event, digest=digest, phone_fields=fields, region=region, now=now)
-        if event.cancelled:
-            to_cancel.setdefault(CancelReason.APPOINTMENT_CANCELLED, []).append(appointment)
-        else:
-            to_plan.append(appointment)
-
-    for appointment in _removed(known, changes, seen):
-        appointment.status = STATUS_REMOVED
-        appointment.updated_at = now
-        to_cancel.setdefault(CancelReason.APPOINTMENT_DELETED, []).append(appointment)
-        report.removed += 1
-
+        apply_event(appointment, prepared, now=now)
+        (cancelled if prepared.event.cancelled else to_plan).append(appointment)
     session.flush()  # new appointments get their ids
-    for reason, appointments in to_cancel.items():
-        report.reminders.cancelled += cancel_scheduled(session, [a.id for a in appointments], reason, now=now)
-    horizon_end = now + horizon
+    if cancelled:
+        report.reminders.cancelled += cancel_scheduled(
+            session, [a.id for a in cancelled], CancelReason.APPOINTMENT_CANCELLED, now=now
+        )
+    horizon_end = now + context.horizon
     beyond = [a.id for a in to_plan if a.starts_at >= horizon_end]
     if beyond:  # moved out of the horizon: its reminders come back when it comes within it
         report.reminders.cancelled += cancel_scheduled(
             session, beyond, CancelReason.APPOINTMENT_MOVED, now=now
         )
     to_plan = [a for a in to_plan if a.starts_at < horizon_end]
-    existing = _reminders_by_appointment(session, [a.id for a in to_plan])
+    ids = [a.id for a in to_plan]
+    existing: dict[int, list[Reminder]] = {}
+    for row in session.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids))):
+        existing.setdefault(row.appointment_id, []).append(row)
     new = NewReminders()
     for appointment in to_plan:
         report.reminders.add(
-            reconcile(appointment, existing.get(appointment.id, ()), rules, policy, now=now, new=new)
+            reconcile(
+                appointment, existing.get(appointment.id, ()), context.rules, context.policy, now=now, new=new
+            )
         )
     session.flush()
     new.insert(session)
-    report.earliest_due = _earliest_due(session, [a.id for a in to_plan])
-    report.warnings = tuple(warnings)
-    return report
+    due = select(Reminder.due_at).where(
+        Reminder.appointment_id.in_(ids), Reminder.state == ReminderState.SCHEDULED
+    )
+    report.saw_due(min((d for d in session.scalars(due) if d is not None), default=None))
 
 
-def usable_event(event: RemoteEvent) -> RemoteEvent | None:
-    """The event if its times can be planned with (an end before the start is set to the start)."""
-    if event.start.tzinfo is None or event.end.tzinfo is None:
+def _remove(session: Session, ids: Sequence[int], *, now: datetime) -> int:
+    result = session.execute(
+        update(Appointment)
+        .where(Appointment.id.in_(ids), Appointment.status != STATUS_REMOVED)
+        .values(status=STATUS_REMOVED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def held_drop(connection: CalendarConnection) -> HeldDrop | None:
+    """The drop this connection is holding back, if any."""
+    if not connection.held_removals or connection.held_since is None:
         return None
-    if not (EARLIEST <= event.start <= LATEST):
-        return None
-    if event.end < event.start or event.end > LATEST:
-        return replace(event, end=event.start)
-    return event
+    return HeldDrop(
+        removals=connection.held_removals,
+        upcoming=connection.held_upcoming,
+        sightings=connection.held_sightings,
+        since=connection.held_since,
+        confirmed_at=connection.held_confirmed_at,
+    )
 
 
-def _load_known(session: Session, connection_id: int, changes: CalendarChanges) -> dict[str, Appointment]:
-    """The stored appointments this change set can touch, by external id."""
-    known: dict[str, Appointment] = {}
-    if changes.complete:  # a snapshot: everything stored in its window may have to be removed
-        query = select(Appointment).where(Appointment.calendar_id == connection_id)
-        if changes.window_start is not None:
-            query = query.where(Appointment.ends_at > changes.window_start)
-        known = {a.external_id: a for a in session.scalars(query)}
-    wanted = [e.external_id for e in changes.events if e.external_id not in known]
-    wanted += [i for i in changes.removed_ids if i not in known]
-    for chunk in chunks(wanted):
-        stmt = select(Appointment).where(
-            Appointment.calendar_id == connection_id, Appointment.external_id.in_(chunk)
-        )
-        known.update((a.external_id, a) for a in session.scalars(stmt))
-    # A removed id may name a whole series (a deleted recurring event): load its instances too.
-    for chunk in chunks(list(changes.removed_ids)):
-        stmt = select(Appointment).where(
-            Appointment.calendar_id == connection_id, Appointment.series_id.in_(chunk)
-        )
-        known.update((a.external_id, a) for a in session.scalars(stmt))
-    return known
+def _record_success(
+    connection: CalendarConnection,
+    changes: CalendarChanges,
+    report: SyncReport,
+    verdict: DropVerdict,
+    *,
+    now: datetime,
+    interval: timedelta,
+) -> None:
+    hold = verdict.hold
+    if changes.complete or hold is not None:
+        connection.held_removals = hold.removals if hold else 0
+        connection.held_upcoming = hold.upcoming if hold else 0
+        connection.held_sightings = hold.sightings if hold else 0
+        connection.held_since = hold.since if hold else None
+        connection.held_confirmed_at = None
+    # While a drop is held, forget the cursor: the next sync must see a whole snapshot again to
+    # confirm the drop or find the appointments back (an ICS hash or a sync token would say
+    # "unchanged" or send only what changed since).
+    connection.cursor = None if hold is not None else changes.cursor
+    if not changes.unchanged:
+        connection.sync_warnings = _stored_warnings(connection.sync_warnings, report.warnings, changes)
+    connection.last_synced_at = now
+    connection.last_sync_error = None
+    connection.last_sync_error_at = None
+    connection.sync_failures = 0
+    connection.next_sync_at = now + interval
 
 
-def _removed(
-    known: dict[str, Appointment], changes: CalendarChanges, seen: set[str]
-) -> Iterable[Appointment]:
-    removed = set(changes.removed_ids)
-    gone = {
-        i for i, a in known.items() if i in removed or (a.series_id is not None and a.series_id in removed)
-    }
-    if changes.complete:
-        start, end = changes.window_start or EARLIEST, changes.window_end or LATEST
-        gone.update(
-            external_id
-            for external_id, a in known.items()
-            if external_id not in seen and a.starts_at < end and a.ends_at > start
-        )
-    return [known[i] for i in sorted(gone) if known[i].status not in (STATUS_REMOVED,)]
-
-
-def _reminders_by_appointment(session: Session, ids: Sequence[int]) -> dict[int, list[Reminder]]:
-    found: dict[int, list[Reminder]] = {}
-    for chunk in chunks(ids):
-        for row in session.scalars(select(Reminder).where(Reminder.appointment_id.in_(chunk))):
-            found.setdefault(row.appointment_id, []).append(row)
-    return found
-
-
-def _earliest_due(session: Session, ids: Sequence[int]) -> datetime | None:
-    earliest: datetime | None = None
-    for chunk in chunks(ids):
-        stmt = select(Reminder.due_at).where(
-            Reminder.appointment_id.in_(chunk), Reminder.state == ReminderState.SCHEDULED
-        )
-        for due in session.scalars(stmt):
-            if due is not None and (earliest is None or due < earliest):
-                earliest = due
-    return earliest
+def _stored_warnings(old: Sequence[str], new: Sequence[str], changes: CalendarChanges) -> list[str]:
+    """A complete snapshot replaces the warnings; an incremental one adds to them."""
+    kept = [] if changes.complete else list(old or ())
+    kept += [w for w in new if w not in kept]
+    return kept[-MAX_STORED_WARNINGS:]
 
 
 def record_sync_failure(
@@ -314,4 +340,13 @@ def record_sync_failure(
     return SyncReport(connection_id=connection_id, error=message, access_revoked=access_revoked)
 
 
-__all__ = ["RemoteEvent", "SyncReport", "apply_changes", "sync_connection"]
+__all__ = [
+    "EARLIEST",
+    "LATEST",
+    "SyncLimits",
+    "SyncReport",
+    "record_sync_failure",
+    "store_changes",
+    "sync_connection",
+    "usable_event",
+]

@@ -7,6 +7,7 @@ from reminders.models.blocked_number import BlockedNumber
 from reminders.models.calendar_connection import CalendarConnection
 from reminders.models.calendar_template import CalendarTemplate
 from reminders.models.credit_ledger import CreditEntry
+from reminders.models.invitation import Invitation
 from reminders.models.message_template import MessageTemplate
 from reminders.models.oauth_flow import OAuthFlow
 from reminders.models.oauth_grant import OAuthGrant
@@ -14,6 +15,7 @@ from reminders.models.reminder import Reminder
 from reminders.models.reminder_rule import ReminderRuleRow
 from reminders.models.send_attempt import SendAttempt
 from reminders.models.user import User
+from reminders.models.user_session import UserSession
 
 __all__ = [
     "Account",
@@ -23,6 +25,7 @@ __all__ = [
     "CalendarConnection",
     "CalendarTemplate",
     "CreditEntry",
+    "Invitation",
     "MessageTemplate",
     "OAuthFlow",
     "OAuthGrant",
@@ -30,4 +33,5 @@ __all__ = [
     "ReminderRuleRow",
     "SendAttempt",
     "User",
+    "UserSession",
 ]

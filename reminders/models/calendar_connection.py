@@ -43,6 +43,14 @@ class CalendarConnection(IdMixin, CreatedAtMixin, Base):
     last_sync_error_at: Mapped[datetime | None]
     sync_failures: Mapped[int] = mapped_column(default=0)
     next_sync_at: Mapped[datetime | None] = mapped_column(index=True)
+    # What the owner should know about the last read: events skipped or repaired, series cut short.
+    sync_warnings: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # A snapshot that dropped most upcoming appointments at once, held back (calendars.drop_guard).
+    held_removals: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_upcoming: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_sightings: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_since: Mapped[datetime | None]
+    held_confirmed_at: Mapped[datetime | None]
     # Push notifications (Google channel, later Graph subscription).
     push_channel_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     push_resource_id: Mapped[str | None] = mapped_column(String(256))

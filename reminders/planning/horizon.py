@@ -46,7 +46,7 @@ def unplanned_within(session: Session, *, now: datetime, horizon: timedelta, lim
 
 
 def plan_entering_horizon(
-    factory: sessionmaker[Session], *, now: datetime, horizon: timedelta, batch: int = 2000
+    factory: sessionmaker[Session], *, now: datetime, horizon: timedelta, batch: int = 500
 ) -> ReconcileCounts:
     """Plan reminders for every appointment that came within the horizon since it was stored."""
     total = ReconcileCounts()

@@ -13,12 +13,20 @@ import re
 # Nine or more digits, optionally with "+" and the separators people write between groups.
 # Shorter runs (dates like 25.11.2026, times, prices, postal codes) stay readable.
 _LONG_DIGIT_RUN = re.compile(r"(?<![\w+])\+?\d(?:[ \-./()]{0,2}\d){8,}")
+# What a phone number looks like in a log line: international (+41 79 …), or a national number
+# with at most spaces inside (079 123 45 67). Dates and times (2026-12-03 14:00) are not.
+_PHONE_NUMBER = re.compile(r"(?<![\w+])(?:\+\d(?:[ ./()-]{0,2}\d){7,14}|0\d(?: ?\d){8,10})(?![\w])")
 _KEEP = 2
 
 
 def mask_digits(text: str) -> str:
     """`text` with every digit but the last two of each long digit run replaced by "•"."""
     return _LONG_DIGIT_RUN.sub(_mask_run, text)
+
+
+def mask_phone_numbers(text: str) -> str:
+    """`text` with every phone number but its last two digits replaced by "•" (for logs)."""
+    return _PHONE_NUMBER.sub(_mask_run, text)
 
 
 def _mask_run(match: re.Match[str]) -> str:

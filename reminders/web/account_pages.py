@@ -20,10 +20,11 @@ from starlette.responses import Response
 
 from connectors.mail import MailError, OutgoingMail
 from reminders.accounts import settings_form
-from reminders.accounts.mails import invitation_mail
-from reminders.accounts.service import FormErrors, invite_staff, remove_user
+from reminders.accounts.invitations import invite, owned_invitation, pending_invitations
+from reminders.accounts.mails import invitation_for_existing_account_mail, invitation_mail
+from reminders.accounts.service import FormErrors, remove_user
 from reminders.calendars.replan import replan_calendar
-from reminders.models import Account, CreditEntry, User
+from reminders.models import Account, CreditEntry, Invitation, User
 from reminders.web import queries
 from reminders.web.auth_pages import invite_link
 from reminders.web.context import NotFound, Viewer, Web
@@ -37,10 +38,10 @@ MESSAGE_LANGUAGES = (("de", "Deutsch"), ("fr", "Français"), ("it", "Italiano"),
 
 
 @dataclass(frozen=True, slots=True)
-class Invitation:
-    """What the invite form produced: the new user's id and the mail to send them."""
+class SentInvitation:
+    """What the invite form produced: the pending invitation's id and the mail to send."""
 
-    user_id: int
+    invitation_id: int
     mail: OutgoingMail
 
 
@@ -188,29 +189,45 @@ def _user_routes(web: Web) -> APIRouter:
     ) -> Response:
         with services.reader() as db:
             users = users_of(db, viewer.account_id)
-        context = {"users": users, "form": form, "errors": errors}
+            invitations = pending_invitations(db, viewer.account_id)
+        context = {"users": users, "invitations": invitations, "form": form, "errors": errors}
         return web.page(request, "account/users.html", context, viewer=viewer, status_code=status_code)
 
-    def invite(viewer: Viewer, email: str, name: str, role: str) -> Invitation:
-        """Create the invited user (committed) and their mail; `FormErrors` for bad input."""
+    def send_invitation(viewer: Viewer, email: str, name: str, role: str) -> SentInvitation:
+        """Store the pending invitation (committed) and its mail; `FormErrors` for bad input.
+
+        An address with an account elsewhere is invited like any other, so the owner learns
+        nothing about it; its mail says it has an account instead of carrying a link.
+        """
         with services.factory.begin() as db:
             inviter = db.get_one(User, viewer.user_id)
-            user = invite_staff(db, inviter, email=email, name=name, role=role, now=services.clock())
-            mail = invitation_mail(
-                to=user.email,
-                language=user.language,
-                business=viewer.account_name,
-                inviter=inviter.name or inviter.email,
-                link=invite_link(web, user),
-            )
-            return Invitation(user.id, mail)
+            invited = invite(db, inviter, email=email, name=name, role=role, now=services.clock())
+            invitation, existing = invited.invitation, invited.existing_user
+            sender = inviter.name or inviter.email
+            if existing is None:
+                mail = invitation_mail(
+                    to=invitation.email,
+                    language=invitation.language,
+                    business=viewer.account_name,
+                    inviter=sender,
+                    link=invite_link(web, invitation),
+                )
+            else:
+                mail = invitation_for_existing_account_mail(
+                    to=existing.email,
+                    language=existing.language,
+                    business=viewer.account_name,
+                    inviter=sender,
+                    login_link=services.settings.public_url.rstrip("/") + "/login",
+                )
+            return SentInvitation(invitation.id, mail)
 
-    def withdraw(invitation: Invitation) -> None:
-        """Undo an invitation whose mail did not go out, so the owner can simply try again."""
+    def undo(sent: SentInvitation) -> None:
+        """Drop an invitation whose mail did not go out, so the owner can simply try again."""
         with services.factory.begin() as db:
-            user = db.get(User, invitation.user_id)
-            if user is not None and user.password_hash is None:
-                db.delete(user)
+            invitation = db.get(Invitation, sent.invitation_id)
+            if invitation is not None:
+                db.delete(invitation)
 
     @router.get("/account/users")
     def users(request: Request, viewer: Annotated[Viewer, owner]) -> Response:
@@ -226,15 +243,15 @@ def _user_routes(web: Web) -> APIRouter:
     ) -> Response:
         form = {"email": email, "name": name, "role": role}
         try:
-            invitation = invite(viewer, email, name, role)
+            sent = send_invitation(viewer, email, name, role)
         except FormErrors as exc:
             return users_page(request, viewer, form, exc.errors, status_code=422)
         # Sent after the commit: an SMTP server can be slow, and SQLite's write lock must not wait on it.
         try:
-            services.mailer.send(invitation.mail)
+            services.mailer.send(sent.mail)
         except MailError as exc:
-            log.error("mail.failed to=%s error=%s", invitation.mail.to, exc)
-            withdraw(invitation)
+            log.error("mail.failed to=%s error=%s", sent.mail.to, exc)
+            undo(sent)
             errors = {
                 "form": N_(
                     "The invitation e-mail could not be sent, so nobody was invited. "
@@ -243,6 +260,24 @@ def _user_routes(web: Web) -> APIRouter:
             }
             return users_page(request, viewer, form, errors, status_code=502)
         return RedirectResponse("/account/users?notice=invited", status_code=303)
+
+    @router.get("/account/invitations/{invitation_id}/withdraw")
+    def confirm_withdraw(request: Request, invitation_id: int, viewer: Annotated[Viewer, owner]) -> Response:
+        with services.reader() as db:
+            invitation = owned_invitation(db, viewer.account_id, invitation_id)
+        if invitation is None:
+            raise NotFound
+        context = {"invitation": invitation}
+        return web.page(request, "account/withdraw_invitation.html", context, viewer=viewer)
+
+    @router.post("/account/invitations/{invitation_id}/withdraw")
+    def withdraw(request: Request, invitation_id: int, viewer: Annotated[Viewer, owner]) -> Response:
+        with services.factory.begin() as db:
+            invitation = owned_invitation(db, viewer.account_id, invitation_id)
+            if invitation is None:
+                raise NotFound
+            db.delete(invitation)
+        return RedirectResponse("/account/users?notice=withdrawn", status_code=303)
 
     @router.get("/account/users/{user_id}/remove")
     def confirm_remove(request: Request, user_id: int, viewer: Annotated[Viewer, owner]) -> Response:

@@ -36,12 +36,18 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "same-origin",
 }
+# Production is served over https only (settings refuse an http public URL): browsers must not
+# even try plain http for a year, on any subdomain.
+HSTS = ("strict-transport-security", "max-age=31536000; includeSubDomains")
 
 
 def create_app(services: Services) -> FastAPI:
     """Build the web application around already-wired services."""
     app = FastAPI(title="reminders", docs_url=None, redoc_url=None, openapi_url=None)
     web = Web(services)
+    headers = dict(SECURITY_HEADERS)
+    if services.settings.env == "production":
+        headers.update([HSTS])
     guarded = [Depends(web.csrf_guard)]
     for router in (
         auth_router(web),
@@ -68,7 +74,7 @@ def create_app(services: Services) -> FastAPI:
         session = request.state.browser
         if session.changed and not request.url.path.startswith(("/webhooks/", "/static/", "/healthz")):
             web.cookies.write(response, session)
-        for name, value in SECURITY_HEADERS.items():
+        for name, value in headers.items():
             response.headers.setdefault(name, value)
         if "text/html" in response.headers.get("content-type", ""):
             response.headers.setdefault("cache-control", "no-store")

@@ -1,14 +1,23 @@
-"""Sign-up, e-mail confirmation, sign-in and out, password reset, invitations, the user's UI language."""
+"""Sign-up, e-mail confirmation, sign-in and out, password reset, invitations, the user's UI language.
+
+No answer here tells a visitor whether an address has an account: sign-up and the reset form
+answer the same either way and e-mail the address, which says the rest.
+"""
 
 import logging
-from typing import Annotated
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from connectors.mail import MailError, OutgoingMail
 from reminders.accounts import mails
+from reminders.accounts.invitations import accept_invitation, invitation_of_link, invitation_token
 from reminders.accounts.service import (
     FormErrors,
     SignUp,
@@ -16,19 +25,23 @@ from reminders.accounts.service import (
     confirm_email,
     confirmation_token,
     normalise_email,
-    password_link_token,
+    reset_token,
     set_password,
     sign_up,
     user_by_email,
-    user_of_password_link,
+    user_of_reset_link,
 )
-from reminders.accounts.tokens import Purpose
-from reminders.models import User
+from reminders.accounts.sessions import end_session, open_session
+from reminders.models import Account, Invitation, User
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import LANGUAGES, N_
-from reminders.web.session import new_session, signed_in
+from reminders.web.session import BrowserSession, new_session, signed_in
 
 log = logging.getLogger("reminders.web.auth")
+
+# Sign-ups per IP, and "you have an account" mails per address, per 15 minutes.
+SIGNUPS_PER_IP = 20
+ACCOUNT_EXISTS_MAILS_PER_ADDRESS = 3
 
 
 def safe_next(target: str | None) -> str:
@@ -41,6 +54,12 @@ def safe_next(target: str | None) -> str:
 def client_ip(request: Request) -> str:
     """The client address as the server sees it (uvicorn applies --forwarded-allow-ips)."""
     return request.client.host if request.client else "unknown"
+
+
+def same_passwords(password: str, repeat: str) -> None:
+    """`FormErrors` when the two password fields differ."""
+    if password != repeat:
+        raise FormErrors({"repeat": N_("The two passwords differ.")})
 
 
 def auth_router(web: Web) -> APIRouter:
@@ -89,8 +108,22 @@ def auth_router(web: Web) -> APIRouter:
             status_code=429,
         )
 
-    def start(request: Request, user: User) -> None:
-        web.switch_session(request, signed_in(user.id, user.session_epoch))
+    def open_for(db: Session, request: Request, user: User) -> BrowserSession:
+        """Store a new server-side session for `user`, ending the one this browser had."""
+        previous = web.browser(request)
+        if previous.user_id is not None:
+            end_session(db, previous.id)
+        lifetime = timedelta(days=settings.session_days)
+        return signed_in(open_session(db, user.id, now=services.clock(), lifetime=lifetime), user.id)
+
+    def enter(request: Request, session: BrowserSession, address: str, target: str) -> Response:
+        """Go to `target` signed in; the browser is a known device for `address` from now on."""
+        web.switch_session(request, session)
+        response = RedirectResponse(target, status_code=303)
+        web.devices.remember(request, response, address)
+        return response
+
+    # --- sign-up and confirmation ---------------------------------------------------------------
 
     @router.get("/signup")
     def signup_form(request: Request) -> Response:
@@ -110,39 +143,56 @@ def auth_router(web: Web) -> APIRouter:
         form = {"business": business, "name": name, "email": email, "language": language}
         if not settings.signup_enabled:
             return signup_closed(request)
-        if not web.limiter.throttle("signup", client_ip(request), 20):
+        if not web.limiter.throttle("signup", client_ip(request), SIGNUPS_PER_IP):
             return too_many(request)
         language = language if language in LANGUAGES else web.language_of(request)
-        now = services.clock()
         try:
             with services.factory.begin() as db:
-                user = sign_up(
+                registration = sign_up(
                     db,
                     SignUp(business, name, email, password, language),
-                    now=now,
+                    now=services.clock(),
                     free_sms=settings.signup_free_sms,
                 )
-                business_name = business.strip()
         except FormErrors as exc:
             return web.page(
                 request, "auth/signup.html", {"form": form, "errors": exc.errors}, status_code=422
             )
-        send_confirmation(user, business_name)
-        start(request, user)
-        return RedirectResponse("/?notice=welcome", status_code=303)
+        user = registration.user
+        if registration.created:
+            send_confirmation(user, business.strip())
+        elif web.limiter.throttle("signup-known", user.email, ACCOUNT_EXISTS_MAILS_PER_ADDRESS):
+            token = reset_token(web.links, user)
+            deliver(
+                mails.account_exists_mail(
+                    to=user.email,
+                    language=user.language,
+                    login_link=link("/login"),
+                    reset_link=link(f"/password/reset/{token}"),
+                )
+            )
+        return RedirectResponse("/signup/sent", status_code=303)
+
+    @router.get("/signup/sent")
+    def signup_sent(request: Request) -> Response:
+        return web.page(request, "auth/signup_sent.html")
 
     @router.get("/confirm/{token}")
     def confirm(request: Request, token: str) -> Response:
         with services.factory.begin() as db:
-            user = confirm_email(db, web.links, token, now=services.clock())
-        if user is None:
+            confirmation = confirm_email(db, web.links, token, now=services.clock())
+        if confirmation is None:
             return web.message(
                 request,
                 N_("This link does not work"),
                 N_("The confirmation link is invalid or has expired. Sign in and ask for a new one."),
                 status_code=400,
             )
-        return RedirectResponse("/?notice=confirmed", status_code=303)
+        if web.optional_viewer(request) is not None:
+            return RedirectResponse("/?notice=confirmed", status_code=303)
+        # The link confirms; the password signs in (a link opened by a mail scanner signs in nobody).
+        welcome = "&next=" + quote("/?notice=welcome", safe="") if confirmation.first else ""
+        return RedirectResponse(f"/login?notice=confirmed{welcome}", status_code=303)
 
     @router.post("/confirm/resend")
     def resend(request: Request, viewer: Annotated[Viewer, Depends(web.viewer)]) -> Response:
@@ -152,6 +202,8 @@ def auth_router(web: Web) -> APIRouter:
             user = db.get_one(User, viewer.user_id)
         send_confirmation(user, viewer.account_name)
         return RedirectResponse("/?notice=confirmation_sent", status_code=303)
+
+    # --- sign-in and out ------------------------------------------------------------------------
 
     @router.get("/login")
     def login_form(request: Request, next: str = "/") -> Response:
@@ -167,8 +219,9 @@ def auth_router(web: Web) -> APIRouter:
         next: Annotated[str, Form()] = "/",
     ) -> Response:
         address, ip = normalise_email(email), client_ip(request)
+        device = web.devices.device_for(request, address)
         context = {"form": {"email": email}, "next": safe_next(next)}
-        if not web.limiter.allowed(address, ip):
+        if not web.limiter.allowed(address, ip, device):
             return web.page(
                 request,
                 "auth/login.html",
@@ -180,23 +233,46 @@ def auth_router(web: Web) -> APIRouter:
                 },
                 status_code=429,
             )
+        opened: BrowserSession | None = None
+        business = ""
         with services.factory.begin() as db:
             user = authenticate(db, address, password, now=services.clock())
+            if user is not None and user.email_confirmed_at is not None:
+                opened = open_for(db, request, user)
+            elif user is not None:
+                business = db.get_one(Account, user.account_id).name
         if user is None:
-            web.limiter.failed(address, ip)
+            web.limiter.failed(address, ip, device)
             return web.page(
                 request,
                 "auth/login.html",
                 {**context, "errors": {"form": N_("The e-mail address or the password is wrong.")}},
                 status_code=401,
             )
-        start(request, user)
-        return RedirectResponse(safe_next(next), status_code=303)
+        if opened is None:
+            # Right password, address never confirmed: only a confirmed owner may use the account,
+            # so nobody can sign up with another person's address and use it.
+            if web.limiter.throttle("resend", str(user.id), 5):
+                send_confirmation(user, business)
+            return web.message(
+                request,
+                N_("Please confirm your e-mail address first"),
+                N_("We sent you a link to confirm your e-mail address. Open it, then sign in."),
+                status_code=403,
+            )
+        return enter(request, opened, address, safe_next(next))
 
     @router.post("/logout")
     def logout(request: Request) -> Response:
+        current = web.browser(request)
+        if current.user_id is not None:
+            # Ended on the server, so a copy of the cookie made before is worthless too.
+            with services.factory.begin() as db:
+                end_session(db, current.id)
         web.switch_session(request, new_session())
         return RedirectResponse("/login?notice=signed_out", status_code=303)
+
+    # --- password reset and invitations ---------------------------------------------------------
 
     @router.get("/password/forgot")
     def forgot_form(request: Request) -> Response:
@@ -208,7 +284,7 @@ def auth_router(web: Web) -> APIRouter:
             return too_many(request)
         with services.reader() as db:
             user = user_by_email(db, email)
-            token = password_link_token(web.links, user, Purpose.RESET_PASSWORD) if user else None
+            token = reset_token(web.links, user) if user else None
         if user is not None and token is not None:
             deliver(
                 mails.reset_mail(to=user.email, language=user.language, link=link(f"/password/reset/{token}"))
@@ -216,45 +292,32 @@ def auth_router(web: Web) -> APIRouter:
         # The same answer whether the address exists or not: the form must not reveal who has an account.
         return web.page(request, "auth/forgot.html", {"form": {"email": email}, "errors": {}, "sent": True})
 
-    def password_link_page(request: Request, purpose: Purpose, token: str, template: str) -> Response:
-        with services.reader() as db:
-            user = user_of_password_link(db, web.links, purpose, token)
-        if user is None:
-            return dead_link(request)
-        return web.page(request, template, {"errors": {}, "email": user.email, "token": token})
-
-    def password_link_submit(
-        request: Request, purpose: Purpose, token: str, password: str, repeat: str, template: str
+    def password_page(
+        request: Request,
+        template: str,
+        email: str,
+        token: str,
+        errors: dict[str, str],
+        status_code: int = 200,
     ) -> Response:
-        errors: dict[str, str] = {}
-        email = None
-        # Pages are rendered after the transaction: on SQLite it holds the write lock.
-        with services.factory.begin() as db:
-            user = user_of_password_link(db, web.links, purpose, token)
-            if user is not None:
-                email = user.email
-                try:
-                    if password != repeat:
-                        raise FormErrors({"repeat": N_("The two passwords differ.")})
-                    set_password(user, password, now=services.clock())
-                except FormErrors as exc:
-                    errors = exc.errors
-                else:
-                    db.flush()
-                    start(request, user)
-        if email is None:
-            return dead_link(request)
-        if errors:
-            return web.page(
-                request, template, {"email": email, "token": token, "errors": errors}, status_code=422
-            )
-        return RedirectResponse("/?notice=password_changed", status_code=303)
+        context = {"email": email, "token": token, "errors": errors}
+        return web.page(request, template, context, status_code=status_code)
 
-    def password_link_routes(path: str, purpose: Purpose, template: str) -> None:
-        """The page behind a reset or invitation link, and its form."""
+    def password_link_routes(
+        path: str,
+        template: str,
+        find: Callable[[Session, str], User | Invitation | None],
+        complete: Callable[[Session, Any, str], User],
+        landing: str,
+    ) -> None:
+        """The page behind a reset or invitation link, and its form that sets the password."""
 
         def form_page(request: Request, token: str) -> Response:
-            return password_link_page(request, purpose, token, template)
+            with services.reader() as db:
+                found = find(db, token)
+            if found is None:
+                return dead_link(request)
+            return password_page(request, template, found.email, token, {})
 
         def submit(
             request: Request,
@@ -262,13 +325,53 @@ def auth_router(web: Web) -> APIRouter:
             password: Annotated[str, Form()] = "",
             repeat: Annotated[str, Form()] = "",
         ) -> Response:
-            return password_link_submit(request, purpose, token, password, repeat, template)
+            errors: dict[str, str] = {}
+            email: str | None = None
+            opened: BrowserSession | None = None
+            # Pages are rendered after the transaction: on SQLite it holds the write lock.
+            with services.factory.begin() as db:
+                found = find(db, token)
+                if found is not None:
+                    email = found.email
+                    try:
+                        same_passwords(password, repeat)
+                        user = complete(db, found, password)
+                    except FormErrors as exc:
+                        errors = exc.errors
+                    else:
+                        opened = open_for(db, request, user)
+            if email is None:
+                return dead_link(request)
+            if opened is None:
+                return password_page(request, template, email, token, errors, status_code=422)
+            return enter(request, opened, email, landing)
 
-        router.add_api_route(path, form_page, methods=["GET"], name=f"{purpose.value}-form")
-        router.add_api_route(path, submit, methods=["POST"], name=purpose.value)
+        router.add_api_route(path, form_page, methods=["GET"])
+        router.add_api_route(path, submit, methods=["POST"])
 
-    password_link_routes("/password/reset/{token}", Purpose.RESET_PASSWORD, "auth/reset.html")
-    password_link_routes("/invite/{token}", Purpose.ACCEPT_INVITE, "auth/invite.html")
+    def reset_password(db: Session, user: User, password: str) -> User:
+        set_password(db, user, password, now=services.clock())
+        return user
+
+    def accept(db: Session, invitation: Invitation, password: str) -> User:
+        return accept_invitation(db, invitation, password, now=services.clock())
+
+    password_link_routes(
+        "/password/reset/{token}",
+        "auth/reset.html",
+        lambda db, token: user_of_reset_link(db, web.links, token),
+        reset_password,
+        "/?notice=password_changed",
+    )
+    password_link_routes(
+        "/invite/{token}",
+        "auth/invite.html",
+        lambda db, token: invitation_of_link(db, web.links, token),
+        accept,
+        "/",
+    )
+
+    # --- preferences ----------------------------------------------------------------------------
 
     @router.post("/me/language")
     def choose_language(
@@ -285,7 +388,7 @@ def auth_router(web: Web) -> APIRouter:
     return router
 
 
-def invite_link(web: Web, user: User) -> str:
-    """The address an invited user opens to choose a password."""
-    token = password_link_token(web.links, user, Purpose.ACCEPT_INVITE)
+def invite_link(web: Web, invitation: Invitation) -> str:
+    """The address an invited person opens to choose a password."""
+    token = invitation_token(web.links, invitation)
     return web.services.settings.public_url.rstrip("/") + f"/invite/{token}"

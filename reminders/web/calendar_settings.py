@@ -142,6 +142,18 @@ def calendar_settings_router(web: Web) -> APIRouter:
             services.wake_sync(now)
         return RedirectResponse(f"/calendars/{connection_id}?notice=saved", status_code=303)
 
+    @router.post("/calendars/{connection_id}/removals")
+    def confirm_removals(request: Request, connection_id: int, viewer: Annotated[Viewer, signed]) -> Response:
+        """The owner says the appointments missing from a held snapshot really are gone."""
+        now = services.clock()
+        with services.factory.begin() as db:
+            connection = owned_connected(db, viewer.account_id, connection_id)
+            if connection.held_removals:
+                connection.held_confirmed_at, connection.next_sync_at = now, now
+        if services.wake_sync is not None:
+            services.wake_sync(now)
+        return RedirectResponse(f"/calendars/{connection_id}?notice=removals_confirmed", status_code=303)
+
     @router.post("/calendars/{connection_id}/rules")
     def add_reminder_rule(
         request: Request,

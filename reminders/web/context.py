@@ -14,10 +14,12 @@ from fastapi import Request
 from sqlalchemy import select
 from starlette.responses import Response
 
+from reminders.accounts import sessions
 from reminders.accounts.tokens import LinkTokens
 from reminders.bootstrap import Services
-from reminders.models import Account, User
+from reminders.models import Account, User, UserSession
 from reminders.web.i18n import LANGUAGES, N_, gettext_for, supported
+from reminders.web.known_devices import KnownDevices
 from reminders.web.limits import LoginLimiter
 from reminders.web.rendering import TEMPLATES
 from reminders.web.session import CSRF_FIELD, CSRF_HEADER, BrowserSession, SessionCookies
@@ -31,12 +33,16 @@ NOTICES: Mapping[str, str] = {
     "removed": N_("Removed."),
     "connected": N_("Calendar connected. Its appointments are being read now."),
     "disconnected": N_("Calendar disconnected. Its future reminders were cancelled."),
+    "removals_confirmed": N_(
+        "The appointments missing from the calendar are removed at its next read, within a minute."
+    ),
     "confirmed": N_("Thank you, your e-mail address is confirmed."),
     "confirmation_sent": N_("We sent you a new confirmation link."),
     "password_changed": N_("Your password was changed."),
     "invited": N_("Invitation sent."),
     "signed_out": N_("You are signed out."),
-    "welcome": N_("Welcome! We sent you a link to confirm your e-mail address. Next, connect a calendar."),
+    "welcome": N_("Welcome! Next, connect a calendar."),
+    "withdrawn": N_("Invitation withdrawn."),
 }
 
 
@@ -81,14 +87,17 @@ class Web:
     def __init__(self, services: Services) -> None:
         settings = services.settings
         secret = settings.secret_key.get_secret_value()
+        secure = settings.public_url.startswith("https://")
         self.services = services
-        self.cookies = SessionCookies(
-            secret,
-            max_age_seconds=settings.session_days * 86400,
-            secure=settings.public_url.startswith("https://"),
-        )
+        self.cookies = SessionCookies(secret, max_age_seconds=settings.session_days * 86400, secure=secure)
+        self.devices = KnownDevices(secret, max_age_seconds=settings.known_device_days * 86400, secure=secure)
         self.links = LinkTokens(secret)
-        self.limiter = LoginLimiter(settings.rate_limit_storage, settings.login_attempts_per_15_minutes)
+        self.limiter = LoginLimiter(
+            settings.rate_limit_storage,
+            settings.login_attempts_per_15_minutes,
+            per_ip=settings.login_attempts_per_ip_per_15_minutes,
+            per_known_device=settings.login_attempts_per_known_device_per_15_minutes,
+        )
 
     # --- sessions -------------------------------------------------------------------------------
 
@@ -118,21 +127,26 @@ class Web:
         return found
 
     def optional_viewer(self, request: Request) -> Viewer | None:
-        """The signed-in user, if the session names one that still exists with the same epoch."""
+        """The signed-in user, if the cookie's session is still live on the server."""
         cached: Viewer | bool | None = getattr(request.state, "viewer", False)
         if cached is not False:
             return cached  # type: ignore[return-value]
         session = self.browser(request)
         found: Viewer | None = None
         if session.user_id is not None:
+            now = self.services.clock()
             with self.services.reader() as db:
                 row = db.execute(
-                    select(User, Account)
+                    select(User, Account, UserSession.last_seen_at)
                     .join(Account, Account.id == User.account_id)
-                    .where(User.id == session.user_id)
+                    .join(UserSession, UserSession.user_id == User.id)
+                    .where(User.id == session.user_id, sessions.is_live(session.id, now=now))
                 ).first()
-            if row is not None and row[0].session_epoch == session.epoch:
-                user, account = row
+            if row is not None:
+                user, account, last_seen_at = row
+                if sessions.needs_touch(last_seen_at, now=now):
+                    with self.services.factory.begin() as db:
+                        sessions.touch(db, session.id, now=now)
                 found = Viewer(
                     user_id=user.id,
                     account_id=account.id,

@@ -61,6 +61,17 @@ def dashboard_router(web: Web) -> APIRouter:
                         {"name": c.name, "error": c.last_sync_error},
                     )
                 )
+            if c.held_removals:
+                attention.append(
+                    Attention(
+                        N_(
+                            "%(name)s suddenly no longer lists %(count)s upcoming appointments; "
+                            "nothing was cancelled. Check the calendar."
+                        ),
+                        f"/calendars/{c.id}#held-removals",
+                        {"name": c.name, "count": c.held_removals},
+                    )
+                )
             if not c.enabled:
                 attention.append(
                     Attention(

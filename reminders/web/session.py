@@ -1,8 +1,9 @@
 """The browser session: a signed, HttpOnly, SameSite cookie holding a random id and the signed-in user.
 
 Every visitor gets a session id (sign-up and sign-in forms need a CSRF token before anyone is
-signed in). Signing in or out issues a new id, so a planted cookie is worthless afterwards, and
-raising the user's `session_epoch` (password change) ends all their other sessions.
+signed in). Signing in or out issues a new id, so a planted cookie is worthless afterwards. A
+signed-in id counts only while its server-side row exists (`reminders.accounts.sessions`): the
+signature proves the cookie is ours, the row that it has not been signed out.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
@@ -27,7 +28,6 @@ class BrowserSession:
 
     id: str
     user_id: int | None = None
-    epoch: int = 0
     # Set when the cookie must be (re)written on the response.
     changed: bool = False
 
@@ -37,9 +37,9 @@ def new_session() -> BrowserSession:
     return BrowserSession(secrets.token_urlsafe(24), changed=True)
 
 
-def signed_in(user_id: int, epoch: int) -> BrowserSession:
-    """A fresh session for a user who has just proved who they are."""
-    return replace(new_session(), user_id=user_id, epoch=epoch)
+def signed_in(session_id: str, user_id: int) -> BrowserSession:
+    """The session of a user who has just proved who they are (its row is stored already)."""
+    return BrowserSession(session_id, user_id, changed=True)
 
 
 class SessionCookies:
@@ -58,16 +58,16 @@ class SessionCookies:
             return new_session()
         try:
             data = self._serializer.loads(raw, max_age=self.max_age_seconds)
-            sid, user_id, epoch = data["s"], data.get("u"), int(data.get("e", 0))
+            sid, user_id = data["s"], data.get("u")
         except (BadSignature, KeyError, TypeError, ValueError):
             return new_session()
         if not isinstance(sid, str) or not (user_id is None or isinstance(user_id, int)):
             return new_session()
-        return BrowserSession(sid, user_id, epoch)
+        return BrowserSession(sid, user_id)
 
     def write(self, response: Response, session: BrowserSession) -> None:
         """Set the cookie (HttpOnly; SameSite=Lax so the OAuth callback, a top-level GET, still has it)."""
-        value = self._serializer.dumps({"s": session.id, "u": session.user_id, "e": session.epoch})
+        value = self._serializer.dumps({"s": session.id, "u": session.user_id})
         response.set_cookie(
             COOKIE,
             value,

@@ -21,17 +21,18 @@ from playwright.sync_api import Browser, BrowserContext, ViewportSize
 from sqlalchemy import select
 
 from connectors.calendars.memory import InMemoryCalendar
-from reminders.accounts.service import password_link_token
-from reminders.accounts.tokens import LinkTokens, Purpose
+from reminders.accounts.invitations import invitation_token
+from reminders.accounts.service import reset_token
+from reminders.accounts.tokens import LinkTokens
 from reminders.bootstrap import build_services
 from reminders.calendars.sync import sync_connection
 from reminders.models import (
     Appointment,
     BlockedNumber,
     CalendarTemplate,
+    Invitation,
     MessageTemplate,
     ReminderRuleRow,
-    User,
 )
 from reminders.settings import Settings
 from reminders.web.app import create_app
@@ -154,8 +155,12 @@ def seed(app: LiveApp) -> tuple[dict[str, list[str]], dict[str, str]]:
         staff = make_user(
             session, account, email="staff@praxis-seeblick.example", role="staff", language="en"
         )
-        invited = User(
-            account_id=account.id, email="new@praxis-seeblick.example", role="staff", language="de"
+        invited = Invitation(
+            account_id=account.id,
+            email="new@praxis-seeblick.example",
+            role="staff",
+            language="de",
+            sent_at=now,
         )
         session.add(invited)
         calendar = make_calendar(
@@ -191,12 +196,13 @@ def seed(app: LiveApp) -> tuple[dict[str, list[str]], dict[str, str]]:
             "template": template.id,
             "staff": staff.id,
             "blocked": blocked.id,
+            "invitation": invited.id,
             "other_calendar": other_calendar.id,
         }
         links = LinkTokens(services.settings.secret_key.get_secret_value())
         tokens = {
-            "/password/reset/{token}": password_link_token(links, owner, Purpose.RESET_PASSWORD),
-            "/invite/{token}": password_link_token(links, invited, Purpose.ACCEPT_INVITE),
+            "/password/reset/{token}": reset_token(links, owner),
+            "/invite/{token}": invitation_token(links, invited),
         }
     events = [
         event(
@@ -237,6 +243,7 @@ def seed(app: LiveApp) -> tuple[dict[str, list[str]], dict[str, str]]:
         "template_id": [str(ids["template"])],
         "appointment_id": [str(appointment_id)],
         "user_id": [str(ids["staff"])],
+        "invitation_id": [str(ids["invitation"])],
         "entry_id": [str(ids["blocked"])],
         "kind": ["blacklist", "invalid"],
     }

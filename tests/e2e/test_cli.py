@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -18,32 +13,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from reminders.demo import DEMO_EMAIL, DEV_DEMO_PASSWORD
+from tests.support.processes import reminders_env, serving
+from tests.support.processes import run_command as run
 from tests.support.web import sign_in
-
-REMINDERS = [sys.executable, "-m", "reminders.cli"]
 
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("REMINDERS_")}
-    variables.update(
-        REMINDERS_DATABASE_URL=f"sqlite:///{tmp_path / 'reminders.db'}",
-        REMINDERS_DATA_DIR=str(tmp_path / "var"),
-        REMINDERS_LOG_LEVEL="WARNING",
-    )
-    return variables
-
-
-def run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        REMINDERS + args, env=env, input=stdin, capture_output=True, text=True, timeout=120, check=False
-    )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return reminders_env(tmp_path)
 
 
 def test_phones_check_reads_json_lines(env: dict[str, str]) -> None:
@@ -65,39 +42,15 @@ def test_phones_check_reads_json_lines(env: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def served(env: dict[str, str]) -> Iterator[str]:
+def served(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     assert run(["db", "upgrade"], env).returncode == 0
     demo = run(["demo", "--if-empty"], env)
     assert demo.returncode == 0, demo.stderr
     assert "Created account Demo Salon" in demo.stdout
     again = run(["demo", "--if-empty"], env)
     assert "already has data" in again.stdout
-    port = free_port()
-    server = subprocess.Popen(
-        [*REMINDERS, "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("reminders serve did not answer")
+    with serving("serve", env, tmp_path / "serve.log") as base:
         yield base
-    finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            pytest.fail("reminders serve did not stop on SIGINT")
 
 
 def test_serve_shows_the_demo_and_sends_what_falls_due(served: str, env: dict[str, str]) -> None:

@@ -219,20 +219,111 @@ def test_an_invited_colleague_chooses_a_password_and_is_signed_in_as_staff(servi
         assert anna_row.email_confirmed_at is not None
 
 
-def test_an_invitation_for_a_known_address_is_refused_with_the_input_kept(services: Services) -> None:
+def test_inviting_a_user_of_this_account_again_is_refused_with_the_input_kept(services: Services) -> None:
     account_id = make_business(services)
     with signed_in(services, OWNER) as web:
         page = web.post("/account/users", {"email": STAFF, "name": "Again", "role": "owner"})
         bad = web.post("/account/users", {"email": "not-an-address", "name": "", "role": "boss"})
 
     assert page.status_code == 422
-    assert "already belongs to a user" in field_error(page.text, "email")
+    # The owner sees this account's users on the same page: saying so reveals nothing.
+    assert "is a user of this account already" in field_error(page.text, "email")
     assert f'value="{STAFF}"' in page.text
     assert 'value="Again"' in page.text
     assert '<option value="owner" selected>' in page.text
     assert bad.status_code == 422
     assert field_error(bad.text, "role") == "Choose owner or staff."
     assert user_emails(services, account_id) == [OWNER, STAFF]
+
+
+def invitation_row(page: str, address: str) -> str:
+    """The users-table row of a pending invitation, with its address and id made neutral."""
+    (row,) = [r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if address in r]
+    return re.sub(r"/account/invitations/\d+/", "/account/invitations/ID/", row.replace(address, "ADDRESS"))
+
+
+def test_inviting_an_address_with_an_account_elsewhere_answers_like_any_invitation(
+    services: Services,
+) -> None:
+    make_business(services)
+    elsewhere = make_business(services, name="Salon Nord")
+    used = f"{elsewhere}-{OWNER}"
+    with services.factory.begin() as session:
+        session.scalars(select(User).where(User.email == used)).one().language = "de"
+    with signed_in(services, OWNER) as web:
+        answers = {
+            address: web.post("/account/users", {"email": address, "name": "Anna", "role": "staff"})
+            for address in ("anna@example.com", used.upper())
+        }
+        listing = web.get("/account/users").text
+    mails = {mail.to: mail for mail in sent_mails(services)}
+
+    fresh, taken = answers["anna@example.com"], answers[used.upper()]
+    assert (fresh.status_code, fresh.headers["location"], fresh.text) == (
+        taken.status_code,
+        taken.headers["location"],
+        taken.text,
+    )
+    assert fresh.headers["location"] == "/account/users?notice=invited"
+    assert invitation_row(listing, "anna@example.com") == invitation_row(listing, used)
+    assert "invited" in invitation_row(listing, used)
+    assert "/invite/" in mails["anna@example.com"].body
+    existing = mails[used]
+    assert "/invite/" not in existing.body  # one address, one account: no link to join
+    assert "Praxis Test" in existing.subject
+    assert "gehört bereits zu einem anderen reminders-Konto" in existing.body  # in the user's language
+    assert user_emails(services, elsewhere) == [used, f"{elsewhere}-{STAFF}"]  # nothing changed there
+
+
+def test_an_invitation_sent_again_retires_the_older_link(services: Services, clock: FakeClock) -> None:
+    make_business(services)
+    with signed_in(services, OWNER) as owner:
+        owner.post("/account/users", {"email": "anna@example.com", "name": "Anna", "role": "staff"})
+        clock.advance(timedelta(minutes=1))
+        owner.post("/account/users", {"email": "anna@example.com", "name": "Anna M.", "role": "owner"})
+        listing = owner.get("/account/users").text
+    first, second = (link_in(m) for m in sent_mails(services) if m.to == "anna@example.com")
+
+    with app_client(services) as anna:
+        old = anna.get(first)
+        new = anna.get(second)
+    assert listing.count("anna@example.com") == 1
+    assert old.status_code == 400
+    assert new.status_code == 200
+
+
+def test_a_withdrawn_invitation_is_gone_and_its_link_stops_working(services: Services) -> None:
+    make_business(services)
+    with signed_in(services, OWNER) as owner:
+        owner.post("/account/users", {"email": "anna@example.com", "name": "Anna", "role": "staff"})
+        found = re.search(r'href="(/account/invitations/\d+/withdraw)"', owner.get("/account/users").text)
+        assert found is not None
+        question = owner.get(found.group(1))
+        done = owner.post(found.group(1))
+        listing = owner.get("/account/users").text
+    (mail,) = sent_mails(services)
+
+    with app_client(services) as anna:
+        dead = anna.get(link_in(mail))
+    assert question.status_code == 200
+    assert "anna@example.com" in question.text
+    assert (done.status_code, done.headers["location"]) == (303, "/account/users?notice=withdrawn")
+    assert "anna@example.com" not in listing
+    assert dead.status_code == 400
+
+
+def test_an_invitation_to_an_address_that_got_an_account_since_is_refused(services: Services) -> None:
+    make_business(services)
+    with signed_in(services, OWNER) as owner:
+        owner.post("/account/users", {"email": "anna@example.com", "name": "Anna", "role": "staff"})
+    (mail,) = sent_mails(services)
+    with services.factory.begin() as session:
+        make_user(session, make_account(session, name="Annas Salon"), email="anna@example.com")
+
+    with app_client(services) as anna:
+        refused = anna.post(link_in(mail), {"password": PASSWORD, "repeat": PASSWORD})
+    assert refused.status_code == 422
+    assert "has an account already" in refused.text
 
 
 class BrokenMailer:

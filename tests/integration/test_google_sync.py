@@ -175,3 +175,24 @@ def test_push_channels_are_renewed_before_they_expire(linked: Linked) -> None:
         assert connection.push_expires_at is not None
         assert connection.push_expires_at > datetime.now(UTC) + timedelta(minutes=50)
     assert google_link.renew_channels(linked.services) == 0
+
+
+def test_a_full_resync_that_comes_back_empty_is_held_and_cancels_nothing(linked: Linked) -> None:
+    for i in range(3):
+        put(linked.google, f"e{i}", soon() + timedelta(hours=i))
+    assert sync_one(linked.services, linked.connection_id).error is None
+    appointments_before, reminders_before, _ = state(linked)
+    with linked.services.factory.begin() as session:  # a full resync is due (e.g. after a 410)
+        session.get_one(CalendarConnection, linked.connection_id).cursor = None
+    empty = {"kind": "calendar#events", "items": [], "nextSyncToken": "glitch"}
+    linked.google.inject_fault("GET", "/calendar/v3/calendars/", 200, body=empty)
+
+    held = sync_one(linked.services, linked.connection_id)
+
+    assert (held.error, held.removed, held.held_removals) == (None, 0, 3)
+    assert state(linked)[:2] == (appointments_before, reminders_before)
+
+    back = sync_one(linked.services, linked.connection_id)  # Google answers in full again
+
+    assert (back.error, back.removed, back.held_removals, back.updated) == (None, 0, 0, 0)
+    assert state(linked)[:2] == (appointments_before, reminders_before)

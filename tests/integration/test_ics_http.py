@@ -1,4 +1,8 @@
-"""IcsCalendarSource against a real HTTP server on loopback, and against local files."""
+"""IcsCalendarSource against a real HTTP server on loopback, and against local files.
+
+The source runs over the guarded client tenants' links get (`feed_http`), with private networks
+allowed because the test servers are on loopback, unless a test says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,9 @@ import httpx
 import pytest
 
 from connectors.calendars.base import AccessRevoked, CalendarChanges, CalendarFeedInvalid, CalendarUnavailable
+from connectors.calendars.feed_http import feed_client
 from connectors.calendars.ics import IcsCalendarSource
+from tests.support.http_feed import FeedState, feed_server
 
 SECRET_PATH = "/calendar/ical/secret-token-123/basic.ics"
 WINDOW_START = datetime(2026, 3, 9, 12, tzinfo=UTC)
@@ -110,7 +116,7 @@ def base_url(feed: Feed) -> Iterator[str]:
 
 @pytest.fixture
 def http() -> Iterator[httpx.Client]:
-    with httpx.Client(timeout=httpx.Timeout(5.0, connect=2.0)) as client:
+    with feed_client(allow_private=True, timeout=httpx.Timeout(5.0, connect=2.0)) as client:
         yield client
 
 
@@ -261,11 +267,68 @@ def test_webcal_means_https(base_url: str, http: httpx.Client) -> None:
         fetch(IcsCalendarSource(base_url.replace("http://", "webcal://") + SECRET_PATH, http=http))
 
 
-def test_own_client_is_created_and_closed(feed: Feed, base_url: str) -> None:
+def test_own_client_is_guarded_and_closed(feed: Feed, base_url: str) -> None:
     source = IcsCalendarSource(base_url + SECRET_PATH)
-    changes = source.fetch_changes(None, window_start=WINDOW_START, window_end=WINDOW_END)
-    assert changes.events
+    with pytest.raises(CalendarFeedInvalid, match="private network"):
+        fetch(source)
+    assert feed.requests == []
     source.close()
+
+
+# --- tenants' links: private networks and the deadline -----------------------------------------
+
+
+def test_a_link_into_a_private_network_is_refused_naming_only_the_host(feed: Feed, base_url: str) -> None:
+    link = base_url.replace("127.0.0.1", "localhost") + SECRET_PATH
+    with feed_client() as guarded, pytest.raises(CalendarFeedInvalid) as caught:
+        fetch(IcsCalendarSource(link, http=guarded))
+    message = str(caught.value)
+    port = base_url.rsplit(":", 1)[1]
+    assert message == (
+        f"http://localhost:{port}/… points into a private network, which this server may not read."
+    )
+    assert feed.requests == []
+
+
+def test_a_redirect_into_a_private_network_names_where_it_led() -> None:
+    state = FeedState(redirect_to="http://169.254.169.254/latest/meta-data/iam/security-credentials/")
+    with feed_server(state) as url:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        with (
+            feed_client(allowed=[("127.0.0.1", port)]) as guarded,
+            pytest.raises(CalendarFeedInvalid) as caught,
+        ):
+            fetch(IcsCalendarSource(url.replace("calendar.ics", "secret-token-123/c.ics"), http=guarded))
+    message = str(caught.value)
+    assert message == (
+        f"http://127.0.0.1:{port}/… redirected to 169.254.169.254, which points into a private "
+        "network that this server may not read."
+    )
+    assert "secret-token" not in message
+    assert "meta-data" not in message
+
+
+SLOW = calendar(*(DAILY.replace("daily", f"d{i}") for i in range(10)))
+
+
+def test_a_slow_drip_is_cut_off_at_the_deadline() -> None:
+    state = FeedState(body=SLOW, drip_seconds=0.05)  # the whole body would take about a minute
+    with feed_server(state) as url, feed_client(allow_private=True) as guarded:
+        source = IcsCalendarSource(url, http=guarded, fetch_deadline_seconds=1)
+        with pytest.raises(CalendarUnavailable) as caught:
+            fetch(source)
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    assert str(caught.value) == (
+        f"The calendar server at http://127.0.0.1:{port}/… did not send the calendar within 1 s."
+    )
+
+
+def test_the_deadline_also_holds_over_a_plain_client() -> None:
+    state = FeedState(body=SLOW, drip_seconds=0.05)
+    with feed_server(state) as url, httpx.Client(timeout=5.0) as plain:
+        source = IcsCalendarSource(url, http=plain, fetch_deadline_seconds=1)
+        with pytest.raises(CalendarUnavailable, match="did not send the calendar within 1 s"):
+            fetch(source)
 
 
 # --- local files -------------------------------------------------------------------------------

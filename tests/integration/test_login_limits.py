@@ -49,3 +49,27 @@ def test_one_ip_is_blocked_after_five_addresses_worth_of_failures(storage: str) 
 
     assert not limiter.allowed(f"{uuid.uuid4()}@example.com", ip)
     assert limiter.allowed(f"{uuid.uuid4()}@example.com", str(uuid.uuid4()))
+
+
+def test_a_known_device_is_judged_by_its_own_counter_only(storage: str) -> None:
+    limiter = LoginLimiter(storage, per_address=2, per_ip=100, per_known_device=3)
+    address, ip = f"{uuid.uuid4()}@example.com", str(uuid.uuid4())
+    device, other = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(5):
+        limiter.failed(address, ip)  # an attacker from an unknown device
+
+    assert not limiter.allowed(address, ip)
+    assert limiter.allowed(address, ip, device)  # the owner's device is not locked by them
+    for _ in range(3):
+        limiter.failed(address, ip, device)
+    assert not limiter.allowed(address, ip, device)
+    assert limiter.allowed(address, ip, other)  # another known device keeps its own count
+
+
+def test_failures_of_a_known_device_do_not_count_against_the_address(storage: str) -> None:
+    limiter = LoginLimiter(storage, per_address=2)
+    address, ip = f"{uuid.uuid4()}@example.com", str(uuid.uuid4())
+    for _ in range(2):
+        limiter.failed(address, ip, str(uuid.uuid4()))
+
+    assert limiter.allowed(address, ip)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -127,3 +128,42 @@ def test_the_rotated_token_cache_is_saved_encrypted(linked: Linked) -> None:
     assert b"refresh" not in grant.token.lower()
     assert after.username == OWNER
     assert sync_one(linked.services, linked.connection_id).error is None  # the rotated cache works
+
+
+def test_a_new_round_that_comes_back_empty_is_held_and_cancels_nothing(linked: Linked) -> None:
+    for i in range(3):
+        put(linked.ms, f"e{i}", soon() + timedelta(hours=i))
+    assert sync_one(linked.services, linked.connection_id).error is None
+    before = state(linked)
+    with linked.services.factory.begin() as session:  # a new round is due (e.g. an expired deltaLink)
+        session.get_one(CalendarConnection, linked.connection_id).cursor = None
+    delta = f"{linked.ms.graph_url}/me/calendars/{CALENDAR}/calendarView/delta?$deltatoken=glitch"
+    linked.ms.inject_fault("GET", "/v1.0/me/calendars/", 200, body={"value": [], "@odata.deltaLink": delta})
+
+    held = sync_one(linked.services, linked.connection_id)
+
+    assert (held.error, held.removed, held.held_removals) == (None, 0, 3)
+    assert state(linked) == before
+
+    back = sync_one(linked.services, linked.connection_id)
+
+    assert (back.error, back.removed, back.held_removals, back.updated) == (None, 0, 0, 0)
+    assert state(linked) == before
+
+
+def test_graph_request_lines_log_no_delta_or_skip_tokens(
+    linked: Linked, caplog: pytest.LogCaptureFixture
+) -> None:
+    for i in range(3):
+        put(linked.ms, f"e{i}", soon() + timedelta(hours=i))
+    with caplog.at_level(logging.DEBUG):
+        assert sync_one(linked.services, linked.connection_id).error is None
+        put(linked.ms, "later", soon() + timedelta(days=1))
+        assert sync_one(linked.services, linked.connection_id).error is None  # follows the deltaLink
+    with linked.services.reader() as session:
+        cursor = session.get_one(CalendarConnection, linked.connection_id).cursor or ""
+
+    assert "deltatoken" in cursor.lower()
+    assert any("HTTP Request" in r.getMessage() for r in caplog.records)
+    assert "deltatoken=" not in caplog.text.lower()
+    assert "skiptoken=" not in caplog.text.lower()

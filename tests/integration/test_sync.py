@@ -11,7 +11,7 @@ from sqlalchemy import select
 from connectors.calendars.base import CalendarChanges, CalendarUnavailable, RemoteEvent
 from connectors.calendars.memory import InMemoryCalendar
 from reminders.bootstrap import Services
-from reminders.calendars.sync import SyncReport, apply_changes, sync_connection
+from reminders.calendars.sync import UNEXPECTED_READ, SyncReport, store_changes, sync_connection
 from reminders.models import CalendarConnection, Reminder
 from reminders.planning.horizon import plan_entering_horizon
 from reminders.reasons import CancelReason, ReminderState, SkipReason
@@ -168,7 +168,10 @@ def test_reminders_whose_time_has_passed_are_skipped_as_too_late(
 def test_a_failing_source_is_recorded_and_loses_nothing(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
-    source = InMemoryCalendar([event("a", clock() + timedelta(days=3))])
+    # Two appointments: deleting the only one would look like an empty feed and be held back.
+    source = InMemoryCalendar(
+        [event("a", clock() + timedelta(days=3)), event("b", clock() + timedelta(days=4))]
+    )
     run_sync(services, calendar_id, source)
     before = [(r.id, r.state, r.due_at) for r in all_reminders(services)]
 
@@ -201,7 +204,8 @@ def test_a_crashing_connector_is_recorded_not_raised(services: Services, calenda
 
     report = sync_connection(services.factory, calendar_id, Broken(), now=services.clock(), horizon_days=60)  # type: ignore[arg-type]
 
-    assert report.error == "Unexpected error while reading the calendar: 'dtstart'"
+    assert report.error == UNEXPECTED_READ  # the owner never sees a library's internals
+    assert "dtstart" not in UNEXPECTED_READ
 
 
 def test_changing_the_phone_fields_re_reads_numbers(
@@ -224,9 +228,8 @@ def test_appointments_beyond_the_horizon_are_stored_then_planned_when_they_come_
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
     horizon = timedelta(days=60)
-    with services.factory.begin() as session:
-        far = snapshot(event("far", clock() + timedelta(days=75)), now=clock())
-        report = apply_changes(session, calendar_id, far, now=clock(), horizon=horizon)
+    far = snapshot(event("far", clock() + timedelta(days=75)), now=clock())
+    report = store_changes(services.factory, calendar_id, far, now=clock(), horizon=horizon)
 
     assert report.created == 1
     assert all_reminders(services) == []
@@ -242,10 +245,9 @@ def test_an_appointment_moved_beyond_the_horizon_loses_its_reminders_until_it_co
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
     horizon = timedelta(days=60)
-    with services.factory.begin() as session:
-        for days in (3, 90):
-            moved = snapshot(event("a", clock() + timedelta(days=days)), now=clock())
-            apply_changes(session, calendar_id, moved, now=clock(), horizon=horizon)
+    for days in (3, 90):
+        moved = snapshot(event("a", clock() + timedelta(days=days)), now=clock())
+        store_changes(services.factory, calendar_id, moved, now=clock(), horizon=horizon)
 
     assert {(r.state, r.reason) for r in all_reminders(services)} == {
         (ReminderState.CANCELLED, CancelReason.APPOINTMENT_MOVED)
@@ -264,11 +266,10 @@ def test_removing_a_series_id_removes_every_instance_of_it(
     instances = [
         replace(event(f"weekly/{i}", start + timedelta(weeks=i)), series_id="weekly") for i in range(3)
     ]
-    with services.factory.begin() as session:
-        apply_changes(session, calendar_id, CalendarChanges(cursor="1", events=instances), now=clock())
-        report = apply_changes(
-            session, calendar_id, CalendarChanges(cursor="2", removed_ids=["weekly"]), now=clock()
-        )
+    store_changes(services.factory, calendar_id, CalendarChanges(cursor="1", events=instances), now=clock())
+    report = store_changes(
+        services.factory, calendar_id, CalendarChanges(cursor="2", removed_ids=["weekly"]), now=clock()
+    )
 
     assert report.removed == 3
     assert {a.status for a in all_appointments(services)} == {"removed"}

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from threading import Barrier
 
+import pytest
 from sqlalchemy import select
 
 from reminders.bootstrap import Services
@@ -15,9 +16,18 @@ from reminders.calendars.service import claim_due_connections, sync_due, sync_on
 from reminders.demo import demo_feed
 from reminders.models import Appointment, CalendarConnection, Reminder
 from reminders.reasons import ReminderState
+from reminders.settings import Settings
 from tests.support.clock import FakeClock
 from tests.support.factories import make_account, make_calendar
 from tests.support.http_feed import FeedState, feed_server
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    # The feeds here are served on loopback, which tenants' links may reach only when allowed.
+    return Settings(
+        env="test", database_url=database_url, data_dir=tmp_path / "data", ics_allow_private_networks=True
+    )
 
 
 def connect(services: Services, location: str) -> int:

@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from pydantic import SecretStr
 
 from connectors.calendars.memory import InMemoryCalendar
 from reminders.bootstrap import Services
 from reminders.calendars import grants
 from reminders.calendars.configure import save_template, use_template
 from reminders.calendars.sync import sync_connection
-from reminders.models import Appointment, BlockedNumber, Reminder, ReminderRuleRow
+from reminders.models import Appointment, BlockedNumber, Invitation, Reminder, ReminderRuleRow
+from reminders.settings import Settings
 from reminders.web.app import create_app
 from reminders.web.routes import endpoints
 from tests.support.clock import FakeClock
 from tests.support.factories import event, make_account, make_calendar
 from tests.support.reading import all_reminders
-from tests.support.web import make_user, signed_in
+from tests.support.web import app_client, make_user, signed_in
 
 PARAM = re.compile(r"\{(\w+)\}")
 # Routes that take a token from an e-mail instead of an id; they are covered by the sign-in tests.
@@ -54,6 +56,14 @@ def make_tenant(services: Services, clock: FakeClock, name: str, client_title: s
         use_template(session, calendar.id, template)
         blocked = BlockedNumber(account_id=account.id, kind="blacklist", number=number, note=name)
         session.add(blocked)
+        invitation = Invitation(
+            account_id=account.id,
+            email=f"invited@{name.lower()}.example",
+            role="staff",
+            language="de",
+            sent_at=now,
+        )
+        session.add(invitation)
         grant = grants.store_grant(
             session,
             services.cipher,
@@ -76,6 +86,7 @@ def make_tenant(services: Services, clock: FakeClock, name: str, client_title: s
             "owner": owner.id,
             "grant": grant.id,
             "rule": rule.id,
+            "invitation": invitation.id,
         }
     source = InMemoryCalendar([event("a", now + timedelta(days=2), title=client_title)])
     sync_connection(services.factory, ids["calendar"], source, now=now, horizon_days=60)
@@ -85,7 +96,8 @@ def make_tenant(services: Services, clock: FakeClock, name: str, client_title: s
         if r.appointment_id and _calendar_of(services, r) == ids["calendar"]
     )
     ids["appointment"], ids["reminder"] = reminder.appointment_id, reminder.id
-    return Tenant(owner.email, ids, (f"{name} Agenda", client_title, f"{name} Vorlage", number[-7:]))
+    private = (f"{name} Agenda", client_title, f"{name} Vorlage", number[-7:], f"invited@{name.lower()}")
+    return Tenant(owner.email, ids, private)
 
 
 def _calendar_of(services: Services, reminder: Reminder) -> int:
@@ -97,7 +109,15 @@ def id_kind(path: str, param: str) -> str:
     """Which row an id in a path names."""
     if param in ("connection_id", "calendar_id"):
         return "calendar"
-    if param in ("grant_id", "rule_id", "reminder_id", "appointment_id", "template_id", "user_id"):
+    if param in (
+        "grant_id",
+        "rule_id",
+        "reminder_id",
+        "appointment_id",
+        "template_id",
+        "user_id",
+        "invitation_id",
+    ):
         return param.removesuffix("_id")
     if param in ("id", "number_id", "entry_id", "blocked_id"):
         for prefix, kind in (
@@ -214,3 +234,30 @@ def test_every_form_refuses_a_request_without_the_sessions_csrf_token(
             if json_call.status_code != 403:
                 accepted.append(f"{method} {path} (json, forged header) -> {json_call.status_code}")
     assert accepted == []
+
+
+def production(settings: Settings) -> Settings:
+    return settings.model_copy(
+        update={
+            "env": "production",
+            "secret_key": SecretStr("s" * 40),
+            "public_url": "https://reminders.example",
+        }
+    )
+
+
+@pytest.mark.parametrize("path", ["/login", "/static/app.css", "/healthz", "/no-such-page"])
+def test_production_answers_carry_hsts(services: Services, path: str) -> None:
+    services.settings = production(services.settings)
+    with app_client(services) as web:
+        response = web.get(path)
+
+    assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_development_answers_carry_no_hsts(services: Services) -> None:
+    # HSTS over a plain-http development server would make browsers refuse it for a year.
+    with app_client(services) as web:
+        response = web.get("/login")
+
+    assert "strict-transport-security" not in response.headers
