@@ -170,9 +170,10 @@ def sync() -> None:
         services.close()
     for report in reports:
         state = f"[red]{report.error}[/red]" if report.error else ("unchanged" if report.unchanged else "ok")
-        console.print(
-            f"calendar {report.connection_id}: {state}; +{report.created} ~{report.updated} -{report.removed}"
-        )
+        counts = f"+{report.created} ~{report.updated} -{report.removed}"
+        if report.held_removals:
+            counts += f" (held back {report.held_removals} removals: check the calendar)"
+        console.print(f"calendar {report.connection_id}: {state}; {counts}")
     if any(r.error for r in reports):
         raise typer.Exit(1)
 

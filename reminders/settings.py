@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     # A calendar with more events than this in the sync window is refused with a clear error.
     sync_max_events: int = Field(50_000, ge=100)
     # Appointments written per transaction: keeps SQLite's write lock short for everyone else.
-    sync_batch_size: int = Field(500, ge=10, le=10_000)
+    sync_batch_size: int = Field(200, ge=10, le=10_000)
     # A snapshot dropping most upcoming appointments is applied only after this many syncs...
     sync_drop_confirmations: int = Field(3, ge=1, le=100)
     # ...spanning at least this many minutes (or when the owner confirms it).

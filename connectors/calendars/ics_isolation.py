@@ -33,9 +33,10 @@ from connectors.calendars.ics_parse import check_parse_arguments, parse_ics
 
 log = logging.getLogger(__name__)
 
-# This module imports everything a parse needs. Not "__main__" (multiprocessing's default): the
-# children only need connector types, and the main script may be anything (a test runner, a bench).
-_PRELOAD = [__name__]
+# This module imports everything a parse needs. "__main__" is multiprocessing's default: with it
+# preloaded, each child need not import the main script again (like any program that starts
+# processes, a script must guard its top-level code with `if __name__ == "__main__":`).
+_PRELOAD = ["__main__", __name__]
 _SHUTTING_DOWN = (
     "The calendar could not be read because the service is shutting down; it is read again later."
 )

@@ -35,7 +35,6 @@ from connectors.calendars.ics_naming import (
     name_text,
     period_text,
     sentence,
-    short,
 )
 from connectors.calendars.ics_prune import prune_feed
 from connectors.calendars.ics_recurrence import (
@@ -654,6 +653,8 @@ def _prepare(component: icalendar.Event, uid: str, context: _Context) -> icalend
         problem = rule_problem(rules) or _exdate_problem(component)
         if problem is None:
             component = _repair(component, start, uid, context)
+            start = _safe_dt(component.get("DTSTART"))  # the repair may have swapped start and end
+            assert isinstance(start, date)
             _to_utc(_raw_end(component, start), context.zone)
             if "RECURRENCE-ID" in component and not isinstance(_safe_dt(component["RECURRENCE-ID"]), date):
                 problem = "has an unreadable RECURRENCE-ID"
@@ -667,18 +668,25 @@ def _prepare(component: icalendar.Event, uid: str, context: _Context) -> icalend
 
 
 def _repair(component: icalendar.Event, start: date, uid: str, context: _Context) -> icalendar.Event:
-    """Drop an unusable DTEND/DURATION (the library would swap start and end), RDATE or empty RRULE."""
+    """Swap a DTEND before DTSTART; drop an unusable DTEND/DURATION, RDATE or empty RRULE."""
     timed = isinstance(start, datetime)
     start_utc = _to_utc(start, context.zone)
     drop: list[str] = []
+    swapped = False
     if "DTEND" in component:
         end = _safe_dt(component.get("DTEND"))
         if not isinstance(end, date) or isinstance(end, datetime) != timed:
             drop.append("DTEND")
-        elif _to_utc(end, context.zone) < start_utc or (not timed and end <= start):
+        elif _to_utc(end, context.zone) < start_utc:
+            swapped = True  # the common export bug: the earlier time is the start
+            context.notes.add(
+                sentence(
+                    context.subject(component, uid),
+                    "ends before it starts; the earlier time was taken as its start",
+                )
+            )
+        elif not timed and end <= start:
             drop.append("DTEND")
-            if _to_utc(end, context.zone) < start_utc:
-                context.notes.add(f"Event {_short(uid)!r} ends before it starts; its end was ignored.")
     if "DURATION" in component and ("DTEND" not in component or "DTEND" in drop):
         duration = _safe_dt(component.get("DURATION"))
         if not isinstance(duration, timedelta) or duration < timedelta(0):
@@ -702,11 +710,13 @@ def _repair(component: icalendar.Event, start: date, uid: str, context: _Context
                 + ("it was read as a single event" if single else "the empty rule was ignored"),
             )
         )
-    if not drop:
+    if not drop and not swapped:
         return component
     repaired: icalendar.Event = component.copy()
     for name in drop:
         repaired.pop(name, None)
+    if swapped:
+        repaired["DTSTART"], repaired["DTEND"] = component["DTEND"], component["DTSTART"]
     if "RRULE" in drop and kept_rules:
         repaired["RRULE"] = kept_rules[0] if len(kept_rules) == 1 else kept_rules
     return repaired
@@ -778,7 +788,3 @@ def _html_description(component: icalendar.Event) -> str:
 def _clean_text(value: str) -> str:
     # NUL cannot be stored in PostgreSQL text columns.
     return value[:MAX_TEXT_CHARS].replace("\x00", "")
-
-
-def _short(value: str, limit: int = 80) -> str:
-    return short(value, limit)

@@ -21,6 +21,7 @@ import icalendar
 from dateutil import rrule as dateutil_rrule  # type: ignore[import-untyped]
 
 from connectors.calendars.ics_errors import raise_if_out_of_memory
+from connectors.calendars.ics_naming import short
 
 MAX_OCCURRENCES_PER_DAY = 24
 # Work units one series may spend in dateutil (see SeriesBudget); 1 unit is about 0.1 µs.
@@ -96,7 +97,7 @@ def _check_rule(rule: Any) -> str | None:
         return "has a repeat rule (RRULE) without a valid frequency (FREQ)"
     unsupported = sorted({str(k).upper() for k in rule} - _RULE_PARTS)
     if unsupported:  # dateutil rejects them (RSCALE, X-...)
-        return f"has a repeat rule (RRULE) with unsupported parts ({_short(', '.join(unsupported), 40)})"
+        return f"has a repeat rule (RRULE) with unsupported parts ({short(', '.join(unsupported), 40)})"
     interval = rule.get("INTERVAL", [1])
     if freqs[0] in _TOO_FREQUENT:
         return f"repeats {_how_often(freqs[0], interval)}"
@@ -127,10 +128,6 @@ def _rule_per_day(rule: Any, freq: str, interval: int) -> int:
     if freq == "HOURLY":
         hours = min(math.ceil(24 / interval), len(rule.get("BYHOUR", [])) or 24)
     return hours * (len(rule.get("BYMINUTE", [])) or 1) * (len(rule.get("BYSECOND", [])) or 1)
-
-
-def _short(value: str, limit: int) -> str:
-    return value if len(value) <= limit else value[: limit - 1] + "…"
 
 
 # --- work budget ---------------------------------------------------------------------------------

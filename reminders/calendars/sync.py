@@ -17,7 +17,7 @@ the upcoming appointments is held back (`drop_guard`) instead of cancelling thei
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -65,7 +65,7 @@ class SyncLimits:
     """How a sync bounds its work: events per calendar, rows per transaction, the drop guard."""
 
     max_events: int = 50_000
-    batch_size: int = 500
+    batch_size: int = 200
     guard: DropGuard = field(default_factory=DropGuard)
 
 
@@ -192,7 +192,7 @@ def _write(
 ) -> None:
     for batch in chunks(plan.writes, batch_size):
         with factory.begin() as session:
-            _write_batch(session, context, batch, report)
+            _write_batch(session, context, batch, plan.stored_ids, report)
         report.transactions += 1
     if not verdict.apply_removals:
         report.held_removals = len(plan.removals)
@@ -207,15 +207,18 @@ def _write(
 
 
 def _write_batch(
-    session: Session, context: SyncContext, batch: Sequence[PreparedEvent], report: SyncReport
+    session: Session,
+    context: SyncContext,
+    batch: Sequence[PreparedEvent],
+    stored_ids: Mapping[str, int],
+    report: SyncReport,
 ) -> None:
     """Create or update one batch of appointments and bring their reminders in line."""
     now = context.now
-    stmt = select(Appointment).where(
-        Appointment.calendar_id == context.connection_id,
-        Appointment.external_id.in_([p.event.external_id for p in batch]),
-    )
-    stored = {a.external_id: a for a in session.scalars(stmt)}
+    # By primary key, and only the rows the plan found: a first sync of a big calendar queries
+    # nothing here, and PostgreSQL's statistics of a table growing batch by batch cannot mislead it.
+    ids = [stored_ids[p.event.external_id] for p in batch if p.event.external_id in stored_ids]
+    stored = {a.external_id: a for a in session.scalars(select(Appointment).where(Appointment.id.in_(ids)))}
     to_plan: list[Appointment] = []
     cancelled: list[Appointment] = []
     for prepared in batch:
@@ -240,10 +243,13 @@ def _write_batch(
             session, beyond, CancelReason.APPOINTMENT_MOVED, now=now
         )
     to_plan = [a for a in to_plan if a.starts_at < horizon_end]
-    ids = [a.id for a in to_plan]
     existing: dict[int, list[Reminder]] = {}
-    for row in session.scalars(select(Reminder).where(Reminder.appointment_id.in_(ids))):
-        existing.setdefault(row.appointment_id, []).append(row)
+    if ids:  # reminders exist only for appointments that were stored before
+        stmt = select(Reminder).where(
+            Reminder.appointment_id.in_([a.id for a in to_plan if a.id in set(ids)])
+        )
+        for row in session.scalars(stmt):
+            existing.setdefault(row.appointment_id, []).append(row)
     new = NewReminders()
     for appointment in to_plan:
         report.reminders.add(
@@ -252,11 +258,10 @@ def _write_batch(
             )
         )
     session.flush()
+    # The earliest send this batch planned or moved, known without asking the database.
+    moved = (r.due_at for rows in existing.values() for r in rows if r.state == ReminderState.SCHEDULED)
+    report.saw_due(min((d for d in (*moved, *new.scheduled_due()) if d is not None), default=None))
     new.insert(session)
-    due = select(Reminder.due_at).where(
-        Reminder.appointment_id.in_(ids), Reminder.state == ReminderState.SCHEDULED
-    )
-    report.saw_due(min((d for d in session.scalars(due) if d is not None), default=None))
 
 
 def _remove(session: Session, ids: Sequence[int], *, now: datetime) -> int:

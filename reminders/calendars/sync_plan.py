@@ -61,6 +61,8 @@ class SyncPlan:
     """The events to write (new or changed), the appointments to remove, and what the guard needs."""
 
     writes: list[PreparedEvent] = field(default_factory=list)
+    # The stored row of each write that updates an appointment (by external id); the rest are new.
+    stored_ids: dict[str, int] = field(default_factory=dict)
     removals: list[int] = field(default_factory=list)
     # Stored upcoming appointments, and how many of them the removals would take away.
     upcoming: int = 0
@@ -106,6 +108,8 @@ def make_plan(session: Session, context: SyncContext, changes: CalendarChanges) 
         plan.writes.append(
             prepare_event(event, digest=digest, phone_fields=context.phone_fields, region=context.region)
         )
+        if known is not None:
+            plan.stored_ids[event.external_id] = known.id
     removed = _removed(stored, changes, seen)
     plan.removals = sorted(stored[i].id for i in removed)
     if changes.complete:

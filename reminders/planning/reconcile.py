@@ -92,9 +92,12 @@ class NewReminders:
 
     def __init__(self) -> None:
         self._rows: list[dict[str, object]] = []
+        self._due: list[datetime] = []
 
     def add(self, appointment: Appointment, wanted: PlannedReminder, now: datetime) -> None:
         """Queue the reminder `wanted` for `appointment`."""
+        if wanted.skip_reason is None and wanted.due_at is not None:
+            self._due.append(wanted.due_at)
         self._rows.append(
             {
                 "appointment_id": appointment.id,
@@ -110,9 +113,13 @@ class NewReminders:
             }
         )
 
+    def scheduled_due(self) -> list[datetime]:
+        """When the queued rows that will be sent fall due."""
+        return list(self._due)
+
     def insert(self, session: Session) -> int:
         """Insert the queued rows; returns how many."""
-        rows, self._rows = self._rows, []
+        rows, self._rows, self._due = self._rows, [], []
         if rows:
             session.execute(insert(Reminder), rows)
         return len(rows)

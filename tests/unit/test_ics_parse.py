@@ -359,12 +359,21 @@ def test_bad_events_are_skipped_with_a_warning_naming_them() -> None:
     ]
 
 
-def test_end_before_start_is_ignored_not_swapped() -> None:
+def test_an_end_before_the_start_takes_the_earlier_time_as_the_start() -> None:
     events, warnings = parse(
-        feed("BEGIN:VEVENT\nUID:r\nDTSTART:20260310T090000Z\nDTEND:20260310T080000Z\nEND:VEVENT")
+        feed(
+            "BEGIN:VEVENT\nUID:r\nSUMMARY:Schnitt\nDTSTART:20260310T090000Z\nDTEND:20260310T080000Z\nEND:VEVENT",
+            "BEGIN:VEVENT\nUID:s\nDTSTART;TZID=Europe/Zurich:20260311T100000\n"
+            "DTEND;TZID=Europe/Zurich:20260311T093000\nRRULE:FREQ=DAILY;COUNT=2\nEND:VEVENT",
+        )
     )
-    assert (events["r"].start, events["r"].end) == (utc(2026, 3, 10, 9), utc(2026, 3, 10, 9))
-    assert any("ends before it starts" in w for w in warnings)
+    assert (events["r"].start, events["r"].end) == (utc(2026, 3, 10, 8), utc(2026, 3, 10, 9))
+    series = sorted((e.start, e.end) for e in events.values() if e.external_id.startswith("s"))
+    assert series[0] == (utc(2026, 3, 11, 8, 30), utc(2026, 3, 11, 9))
+    assert any(
+        w.startswith("The event “Schnitt”") and "the earlier time was taken as its start" in w
+        for w in warnings
+    )
 
 
 @pytest.mark.parametrize(
