@@ -196,7 +196,8 @@ def build_gateway(settings: Settings) -> SmsGateway:
 def build_mailer(settings: Settings) -> Mailer:
     """SMTP when a relay is configured, else the console (development)."""
     if not settings.smtp_host:
-        return ConsoleMailer()
+        # Links in mails are secrets: printed for a developer, never into a production log.
+        return ConsoleMailer(show_mail=settings.env != "production")
     return SmtpMailer(
         SmtpEndpoint(
             host=settings.smtp_host,

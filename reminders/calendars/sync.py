@@ -2,8 +2,8 @@
 
 Three phases, so that no calendar, however large, holds the database for long:
 1. the provider is read outside any transaction;
-2. the changes are compared with what is stored and the numbers are found (`sync_plan`), reading
-   without the write lock;
+2. what is stored is read (without the write lock), then compared with the changes and the
+   numbers are found (`sync_plan`), outside any transaction;
 3. what changed is written in bounded transactions of at most `SyncLimits.batch_size`
    appointments (with their reminders), and the cursor is saved last, with the outcome.
 
@@ -34,6 +34,7 @@ from reminders.calendars.sync_plan import (
     SyncContext,
     SyncPlan,
     load_context,
+    load_stored,
     make_plan,
     usable_event,
 )
@@ -168,8 +169,9 @@ def store_changes(
     if not changes.unchanged:
         with reader_for(factory)() as session:
             context = load_context(session, connection_id, now=now, horizon=horizon)
-            plan = make_plan(session, context, changes)
+            stored = load_stored(session, connection_id, changes)
             previous = held_drop(session.get_one(CalendarConnection, connection_id))
+        plan = make_plan(context, changes, stored)
         report.warnings = tuple(plan.warnings)
         if changes.complete:
             verdict = judge(limits.guard, previous, upcoming=plan.upcoming, dropped=plan.dropped, now=now)

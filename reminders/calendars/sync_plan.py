@@ -1,12 +1,13 @@
 """What a sync must write: the changes compared with what is stored, worked out before any write.
 
-Reads only (no write lock on SQLite), and does the CPU-heavy part of a sync, finding each
-changed event's number, so that the write transactions that follow stay short.
+`load_context` and `load_stored` read (no write lock on SQLite); `make_plan` then does the
+CPU-heavy part of a sync, finding each changed event's number, outside any transaction, so that
+neither a read snapshot nor the write transactions that follow are held for long.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
@@ -45,7 +46,7 @@ class SyncContext:
 
 
 @dataclass(frozen=True, slots=True)
-class _Stored:
+class StoredAppointment:
     """The columns of a stored appointment that decide whether it changed or went away."""
 
     id: int
@@ -86,10 +87,14 @@ def load_context(session: Session, connection_id: int, *, now: datetime, horizon
     )
 
 
-def make_plan(session: Session, context: SyncContext, changes: CalendarChanges) -> SyncPlan:
-    """Compare `changes` with the stored appointments; find the numbers of what changed."""
+def make_plan(
+    context: SyncContext, changes: CalendarChanges, stored: Mapping[str, StoredAppointment]
+) -> SyncPlan:
+    """Compare `changes` with the `stored` appointments; find the numbers of what changed.
+
+    Pure and the costly part of a sync (the number search), so it runs outside any transaction.
+    """
     plan = SyncPlan(warnings=list(changes.warnings))
-    stored = _load_stored(session, context.connection_id, changes)
     seen: set[str] = set()
     for raw_event in changes.events:
         if raw_event.external_id in seen:
@@ -138,7 +143,9 @@ def usable_event(event: RemoteEvent) -> RemoteEvent | None:
     return event
 
 
-def _load_stored(session: Session, connection_id: int, changes: CalendarChanges) -> dict[str, _Stored]:
+def load_stored(
+    session: Session, connection_id: int, changes: CalendarChanges
+) -> dict[str, StoredAppointment]:
     """The stored appointments this change set can touch, by external id (columns only)."""
     columns = (
         Appointment.external_id,
@@ -149,12 +156,12 @@ def _load_stored(session: Session, connection_id: int, changes: CalendarChanges)
         Appointment.ends_at,
         Appointment.series_id,
     )
-    stored: dict[str, _Stored] = {}
+    stored: dict[str, StoredAppointment] = {}
 
     def load(*conditions: ColumnElement[bool]) -> None:
         stmt = select(*columns).where(Appointment.calendar_id == connection_id, *conditions)
         for row in session.execute(stmt):
-            stored[row.external_id] = _Stored(
+            stored[row.external_id] = StoredAppointment(
                 row.id, row.content_hash, row.status, row.starts_at, row.ends_at, row.series_id
             )
 
@@ -173,7 +180,7 @@ def _load_stored(session: Session, connection_id: int, changes: CalendarChanges)
     return stored
 
 
-def _removed(stored: dict[str, _Stored], changes: CalendarChanges, seen: set[str]) -> set[str]:
+def _removed(stored: Mapping[str, StoredAppointment], changes: CalendarChanges, seen: set[str]) -> set[str]:
     removed = set(changes.removed_ids)
     gone = {
         i for i, a in stored.items() if i in removed or (a.series_id is not None and a.series_id in removed)

@@ -8,9 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
+from connectors.mail import OutgoingMail
 from connectors.sms.console import ConsoleGateway
-from reminders.bootstrap import build_services
+from reminders.bootstrap import Services, build_mailer, build_services
 from reminders.calendars.service import sync_one
 from reminders.security.log_redaction import redact, redact_path, redact_record
 from reminders.settings import Settings
@@ -94,3 +96,27 @@ def test_a_feed_sync_logs_no_secret_path(
     assert SECRET not in caplog.text
     assert "079 123 45 67" not in caplog.text
     assert all(SECRET not in r.getMessage() for r in caplog.records)
+
+
+def test_the_development_mailer_prints_whole_links_while_logs_are_redacted(
+    services: Services, capsys: pytest.CaptureFixture[str]
+) -> None:
+    link = f"http://127.0.0.1:8000/confirm/{SECRET}"
+    services.mailer.send(OutgoingMail(to="owner@salon.example", subject="Confirm", body=f"Open {link}"))
+
+    assert link in capsys.readouterr().err  # the developer's inbox is the console
+
+
+def test_without_a_relay_production_prints_no_mail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = Settings(
+        env="production",
+        secret_key=SecretStr("x" * 40),
+        public_url="https://reminders.example",
+        database_url=f"sqlite:///{tmp_path / 'r.db'}",
+    )
+    mailer = build_mailer(settings)
+    mailer.send(OutgoingMail(to="owner@salon.example", subject="Confirm", body=f"Open /confirm/{SECRET}"))
+
+    assert SECRET not in capsys.readouterr().err
