@@ -6,6 +6,7 @@ every reminder; one that fell due before the feed came back was lost. On SQLite 
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from pathlib import Path
 
@@ -233,14 +234,15 @@ def test_warnings_of_the_last_read_are_kept_for_the_owner(
 ) -> None:
     feed = tmp_path / "salon.ics"
     timed = ics_feed(clock, 1)
-    feed.write_text(
-        timed.replace("END:VCALENDAR", "BEGIN:VEVENT\r\nUID:broken\r\nEND:VEVENT\r\nEND:VCALENDAR")
-    )
+    broken = "BEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:Anna 079 555 44 33\r\nEND:VEVENT\r\n"
+    feed.write_text(timed.replace("END:VCALENDAR", broken + "END:VCALENDAR"))
     run(services, calendar_id, IcsCalendarSource(str(feed)))
 
     warnings = connection(services, calendar_id).sync_warnings
     with signed_in(services, "owner@salon.example") as web:
         page = web.get(f"/calendars/{calendar_id}").text
 
-    assert warnings
+    assert any("Anna 079 555 44 33" in w for w in warnings)  # the event named for its owner...
     assert "Some events of the last read need a look (" in page
+    assert "Anna ••• ••• •• 33" in html.unescape(page)  # ...but no client's number on a page
+    assert "079 555 44 33" not in html.unescape(page)
