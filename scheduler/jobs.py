@@ -100,11 +100,6 @@ class SyncDue:
                 self._running.add(connection_id)
             self._pool.submit(self._sync, connection_id)
 
-    def running(self) -> set[int]:
-        """The calendars being synced right now."""
-        with self._lock:
-            return set(self._running)
-
     def _sync(self, connection_id: int) -> None:
         try:
             report = calendar_service.sync_one(self._services, connection_id)

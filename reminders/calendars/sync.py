@@ -86,7 +86,6 @@ class SyncReport:
     access_revoked: bool = False
     # Removals held back because the snapshot dropped most upcoming appointments at once.
     held_removals: int = 0
-    transactions: int = 0
 
     def saw_due(self, due: datetime | None) -> None:
         """Keep the earliest due time of the reminders this sync planned or moved."""
@@ -179,7 +178,6 @@ def store_changes(
     with factory.begin() as session:
         connection = session.get_one(CalendarConnection, connection_id)
         _record_success(connection, changes, report, verdict, now=now, interval=interval)
-    report.transactions += 1
     return report
 
 
@@ -195,7 +193,6 @@ def _write(
     for batch in chunks(plan.writes, batch_size):
         with factory.begin() as session:
             _write_batch(session, context, batch, plan.stored_ids, report)
-        report.transactions += 1
     if not verdict.apply_removals:
         report.held_removals = len(plan.removals)
         return
@@ -205,7 +202,6 @@ def _write(
             report.reminders.cancelled += cancel_scheduled(
                 session, ids, CancelReason.APPOINTMENT_DELETED, now=context.now
             )
-        report.transactions += 1
 
 
 def _write_batch(
@@ -246,10 +242,9 @@ def _write_batch(
         )
     to_plan = [a for a in to_plan if a.starts_at < horizon_end]
     existing: dict[int, list[Reminder]] = {}
-    if ids:  # reminders exist only for appointments that were stored before
-        stmt = select(Reminder).where(
-            Reminder.appointment_id.in_([a.id for a in to_plan if a.id in set(ids)])
-        )
+    known = set(ids)  # reminders exist only for appointments that were stored before
+    if known:
+        stmt = select(Reminder).where(Reminder.appointment_id.in_([a.id for a in to_plan if a.id in known]))
         for row in session.scalars(stmt):
             existing.setdefault(row.appointment_id, []).append(row)
     new = NewReminders()

@@ -14,9 +14,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+
+from reminders.web.signed_cookie import SignedCookie
 
 COOKIE = "reminders_device"
 PATH = "/login"
@@ -36,21 +37,21 @@ class KnownDevices:
     """Reads and writes the known-device cookie with the installation's secret key."""
 
     def __init__(self, secret: str, *, max_age_seconds: int, secure: bool) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="reminders.known-device")
+        self._cookie = SignedCookie(
+            COOKIE,
+            secret,
+            salt="reminders.known-device",
+            max_age_seconds=max_age_seconds,
+            secure=secure,
+            path=PATH,
+            samesite="strict",
+        )
         self._key = hmac.new(secret.encode(), b"known-device-address", hashlib.sha256).digest()
-        self.max_age_seconds = max_age_seconds
-        self.secure = secure
 
     def read(self, connection: HTTPConnection) -> KnownDevice | None:
         """The request's device cookie, if genuine and not too old."""
-        raw = connection.cookies.get(COOKIE)
-        if not raw:
-            return None
-        try:
-            data = self._serializer.loads(raw, max_age=self.max_age_seconds)
-            device_id, addresses = data["d"], data["a"]
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return None
+        data = self._cookie.load(connection) or {}
+        device_id, addresses = data.get("d"), data.get("a")
         if not isinstance(device_id, str) or not isinstance(addresses, list):
             return None
         return KnownDevice(device_id, tuple(a for a in addresses if isinstance(a, str)))
@@ -67,18 +68,7 @@ class KnownDevices:
         known = self.read(connection)
         digest = self._digest(address)
         others = [a for a in (known.addresses if known else ()) if a != digest]
-        value = self._serializer.dumps(
-            {"d": secrets.token_urlsafe(16), "a": [digest, *others][:MAX_ADDRESSES]}
-        )
-        response.set_cookie(
-            COOKIE,
-            value,
-            max_age=self.max_age_seconds,
-            httponly=True,
-            samesite="strict",
-            secure=self.secure,
-            path=PATH,
-        )
+        self._cookie.store(response, {"d": secrets.token_urlsafe(16), "a": [digest, *others][:MAX_ADDRESSES]})
 
     def _digest(self, address: str) -> str:
         # Keyed, so the cookie does not show which addresses were used on this browser.

@@ -13,9 +13,10 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
+
+from reminders.web.signed_cookie import SignedCookie
 
 COOKIE = "reminders_session"
 CSRF_FIELD = "csrf"
@@ -46,37 +47,23 @@ class SessionCookies:
     """Reads and writes the session cookie with the installation's secret key."""
 
     def __init__(self, secret: str, *, max_age_seconds: int, secure: bool) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="reminders.session")
+        # SameSite=Lax so the OAuth callback, a top-level GET coming back from Google, still has it.
+        self._cookie = SignedCookie(
+            COOKIE, secret, salt="reminders.session", max_age_seconds=max_age_seconds, secure=secure
+        )
         self._csrf_key = hashlib.sha256(f"csrf:{secret}".encode()).digest()
-        self.max_age_seconds = max_age_seconds
-        self.secure = secure
 
     def read(self, connection: HTTPConnection) -> BrowserSession:
         """The request's session; a new anonymous one when the cookie is missing, forged or too old."""
-        raw = connection.cookies.get(COOKIE)
-        if not raw:
-            return new_session()
-        try:
-            data = self._serializer.loads(raw, max_age=self.max_age_seconds)
-            sid, user_id = data["s"], data.get("u")
-        except (BadSignature, KeyError, TypeError, ValueError):
-            return new_session()
+        data = self._cookie.load(connection) or {}
+        sid, user_id = data.get("s"), data.get("u")
         if not isinstance(sid, str) or not (user_id is None or isinstance(user_id, int)):
             return new_session()
         return BrowserSession(sid, user_id)
 
     def write(self, response: Response, session: BrowserSession) -> None:
-        """Set the cookie (HttpOnly; SameSite=Lax so the OAuth callback, a top-level GET, still has it)."""
-        value = self._serializer.dumps({"s": session.id, "u": session.user_id})
-        response.set_cookie(
-            COOKIE,
-            value,
-            max_age=self.max_age_seconds,
-            httponly=True,
-            samesite="lax",
-            secure=self.secure,
-            path="/",
-        )
+        """Set the cookie (HttpOnly, SameSite=Lax)."""
+        self._cookie.store(response, {"s": session.id, "u": session.user_id})
 
     def csrf_token(self, session: BrowserSession) -> str:
         """The token forms of this session must carry."""

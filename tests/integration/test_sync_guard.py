@@ -21,6 +21,7 @@ from reminders.models import CalendarConnection
 from reminders.reasons import CancelReason, ReminderState
 from tests.support.clock import FakeClock
 from tests.support.factories import event, make_account, make_calendar
+from tests.support.feeds import FOOTER, HEADER, vevent
 from tests.support.reading import all_appointments, all_reminders
 from tests.support.web import make_user, signed_in
 
@@ -62,15 +63,22 @@ def connection(services: Services, calendar_id: int) -> CalendarConnection:
 
 def ics_feed(clock: FakeClock, count: int) -> str:
     start = clock().replace(microsecond=0) + timedelta(days=2)
-    events = "".join(
-        "BEGIN:VEVENT\r\n"
-        f"UID:e{i}@salon\r\nDTSTAMP:20260101T000000Z\r\nSUMMARY:Schnitt\r\nLOCATION:079 123 45 6{i}\r\n"
-        f"DTSTART:{(start + timedelta(hours=i)).strftime('%Y%m%dT%H%M%SZ')}\r\n"
-        f"DTEND:{(start + timedelta(hours=i, minutes=30)).strftime('%Y%m%dT%H%M%SZ')}\r\n"
-        "END:VEVENT\r\n"
+    events = [
+        vevent(f"e{i}@salon", start + timedelta(hours=i), title="Schnitt", location=f"079 123 45 6{i}")
         for i in range(count)
-    )
-    return EMPTY.replace("END:VCALENDAR", events + "END:VCALENDAR")
+    ]
+    return HEADER + "".join(events) + FOOTER
+
+
+def synced_then_deleted(
+    services: Services, calendar_id: int, clock: FakeClock, count: int, deleted: int | None = None
+) -> InMemoryCalendar:
+    """A calendar of `count` upcoming appointments, synced, then the first `deleted` (all) deleted."""
+    source = InMemoryCalendar([event(f"e{i}", clock() + timedelta(days=2, hours=i)) for i in range(count)])
+    run(services, calendar_id, source)
+    for i in range(count if deleted is None else deleted):
+        source.delete(f"e{i}")
+    return source
 
 
 def states(services: Services) -> list[tuple[int, str, str | None]]:
@@ -129,10 +137,7 @@ def test_a_reminder_due_while_the_feed_is_empty_is_still_sent(
 def test_a_drop_seen_on_enough_syncs_over_enough_time_is_applied(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
-    source = InMemoryCalendar([event(f"e{i}", clock() + timedelta(days=2, hours=i)) for i in range(3)])
-    run(services, calendar_id, source)
-    for i in range(3):
-        source.delete(f"e{i}")
+    source = synced_then_deleted(services, calendar_id, clock, 3)
     guard = DropGuard(confirmations=3, min_hold=timedelta(minutes=10))
 
     sightings = []
@@ -153,10 +158,7 @@ def test_a_drop_seen_on_enough_syncs_over_enough_time_is_applied(
 def test_quick_syncs_alone_do_not_confirm_a_drop(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
-    source = InMemoryCalendar([event(f"e{i}", clock() + timedelta(days=2, hours=i)) for i in range(2)])
-    run(services, calendar_id, source)
-    source.delete("e0")
-    source.delete("e1")
+    source = synced_then_deleted(services, calendar_id, clock, 2)
 
     reports = []
     for _ in range(5):  # e.g. a burst of push notifications
@@ -174,10 +176,7 @@ def test_quick_syncs_alone_do_not_confirm_a_drop(
 def test_only_dropping_all_or_most_upcoming_appointments_is_held(
     services: Services, calendar_id: int, clock: FakeClock, upcoming: int, deleted: int, held: int
 ) -> None:
-    source = InMemoryCalendar([event(f"e{i}", clock() + timedelta(days=2, hours=i)) for i in range(upcoming)])
-    run(services, calendar_id, source)
-    for i in range(deleted):
-        source.delete(f"e{i}")
+    source = synced_then_deleted(services, calendar_id, clock, upcoming, deleted)
 
     report = run(services, calendar_id, source)
 
@@ -201,10 +200,7 @@ def test_past_appointments_leaving_the_window_never_count_as_a_drop(
 def test_the_owner_sees_the_hold_and_can_apply_it(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
-    source = InMemoryCalendar([event(f"e{i}", clock() + timedelta(days=2, hours=i)) for i in range(4)])
-    run(services, calendar_id, source)
-    for i in range(4):
-        source.delete(f"e{i}")
+    source = synced_then_deleted(services, calendar_id, clock, 4)
     run(services, calendar_id, source)
 
     with signed_in(services, "owner@salon.example") as web:
@@ -235,7 +231,7 @@ def test_warnings_of_the_last_read_are_kept_for_the_owner(
     feed = tmp_path / "salon.ics"
     timed = ics_feed(clock, 1)
     broken = "BEGIN:VEVENT\r\nUID:broken\r\nSUMMARY:Anna 079 555 44 33\r\nEND:VEVENT\r\n"
-    feed.write_text(timed.replace("END:VCALENDAR", broken + "END:VCALENDAR"))
+    feed.write_text(timed.replace(FOOTER, broken + FOOTER))
     run(services, calendar_id, IcsCalendarSource(str(feed)))
 
     warnings = connection(services, calendar_id).sync_warnings
