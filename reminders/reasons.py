@@ -35,7 +35,11 @@ class NoRecipientReason(StrEnum):
 class SkipReason(StrEnum):
     """Why a reminder was not sent (planning time or due time)."""
 
-    TOO_LATE = "too_late"
+    TOO_LATE = "too_late"  # saved or moved after its time had passed
+    # Its time had passed before the calendar was connected: never possible, not a failure.
+    BEFORE_CONNECTED = "before_connected"
+    # Moved earlier out of quiet hours, and that earlier time had passed.
+    QUIET_HOURS = "quiet_hours"
     ALL_DAY = "all_day"
     CALENDAR_DISABLED = "calendar_disabled"
     APPOINTMENT_CANCELLED = "appointment_cancelled"
@@ -44,6 +48,12 @@ class SkipReason(StrEnum):
     RECIPIENT_BLOCKED = "recipient_blocked"  # on the account's blacklist (opted out)
     RECIPIENT_INVALID = "recipient_invalid"  # on the account's invalid numbers (unassigned)
     NO_CREDIT = "no_credit"
+
+
+# Decided when planning, from times alone: a settings change may turn them into a send.
+PLANNING_SKIPS: frozenset[str] = frozenset(
+    {SkipReason.TOO_LATE, SkipReason.BEFORE_CONNECTED, SkipReason.QUIET_HOURS, SkipReason.ALL_DAY}
+)
 
 
 class CancelReason(StrEnum):

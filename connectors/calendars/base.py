@@ -40,13 +40,16 @@ class CalendarChanges:
     """What changed since the cursor.
 
     When `complete` is true, `events` is every event of the calendar inside
-    [`window_start`, `window_end`): anything stored in that window and missing here was removed.
-    `unchanged` means the provider said nothing changed (HTTP 304, same content hash).
+    [`window_start`, `window_end`): anything stored in that window and missing here (and not in
+    `cancelled_ids`) was removed. `cancelled_ids` are events that still exist but were cancelled,
+    known by id only (a cancelled instance of a live Google series): they keep what was last
+    known of them. `unchanged` means the provider said nothing changed (HTTP 304, same content hash).
     """
 
     cursor: str | None
     events: Sequence[RemoteEvent] = ()
     removed_ids: Sequence[str] = ()
+    cancelled_ids: Sequence[str] = ()
     complete: bool = False
     unchanged: bool = False
     window_start: datetime | None = None

@@ -19,6 +19,8 @@ from reminders.accounts.passwords import hash_password, password_problem, verify
 from reminders.accounts.sessions import end_sessions_of
 from reminders.accounts.tokens import LinkTokens, Purpose, still_matches
 from reminders.billing import credit
+from reminders.messaging.formatting import SUPPORTED_LANGUAGES
+from reminders.messaging.sender import default_sender_name
 from reminders.models import Account, User
 from reminders.msgid import N_
 
@@ -26,6 +28,8 @@ from reminders.msgid import N_
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 ROLES = ("owner", "staff")
 LANGUAGES = ("de", "en")
+# The language of the reminders when the browser names none we write.
+DEFAULT_REMINDER_LANGUAGE = "de"
 
 
 class FormErrors(Exception):
@@ -38,13 +42,40 @@ class FormErrors(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SignUp:
-    """What the sign-up form asks for."""
+    """What the sign-up form asks for.
+
+    `language` is the owner's interface language (pages, e-mails); `reminder_language` the
+    language of the clients' SMS (the account's), asked for separately: an owner who reads the
+    pages in English may well remind German-speaking clients.
+    """
 
     business: str
     name: str
     email: str
     password: str
     language: str = "de"
+    reminder_language: str = DEFAULT_REMINDER_LANGUAGE
+
+
+def reminder_language_from(accept_language: str) -> str:
+    """The reminder language a sign-up form proposes: the browser's most preferred one we write.
+
+    `accept_language` is the Accept-Language header ("de-CH,en;q=0.8"); it is only a proposal,
+    which the form shows and the owner changes.
+    """
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        code = tag.strip().lower().replace("_", "-").split("-", 1)[0]
+        if code in SUPPORTED_LANGUAGES and weight > 0:
+            ranked.append((-weight, position, code))
+    return min(ranked)[2] if ranked else DEFAULT_REMINDER_LANGUAGE
 
 
 def normalise_email(email: str) -> str:
@@ -75,6 +106,9 @@ class Registration:
 def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> Registration:
     """Create the business, its owner (unconfirmed) and the welcome credit, unless the address has an account.
 
+    The account's reminders are in the language chosen on the form; its sender name is the
+    business name where that is a valid sender (see `default_sender_name`).
+
     Input errors never depend on whether the address is in use, so the form cannot be used to
     find out who has an account; the caller e-mails the address either way.
     """
@@ -90,6 +124,8 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
         errors["email"] = problem
     if problem := password_problem(form.password, email):
         errors["password"] = problem
+    if form.reminder_language not in SUPPORTED_LANGUAGES:
+        errors["reminder_language"] = N_("Choose German, French, Italian or English.")
     if errors:
         raise FormErrors(errors)
     password_hash = hash_password(form.password)  # also for an address in use: the same time either way
@@ -97,7 +133,13 @@ def sign_up(session: Session, form: SignUp, *, now: datetime, free_sms: int) -> 
     if existing is not None:
         return Registration(existing, created=False)
     language = form.language if form.language in LANGUAGES else "de"
-    account = Account(name=form.business.strip(), language=language, created_at=now)
+    business = form.business.strip()
+    account = Account(
+        name=business,
+        language=form.reminder_language,
+        sender_name=default_sender_name(business),
+        created_at=now,
+    )
     session.add(account)
     session.flush()
     user = User(

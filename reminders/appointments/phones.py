@@ -2,9 +2,10 @@
 
 Pure: no I/O. Google's metadata (the `phonenumbers` library) decides what is a valid number and
 whether it is a mobile; this module decides which digits in free text are meant as a phone number
-at all. Dates, times, prices, postal codes, IBANs and AHV numbers are blanked out before the
-matcher runs, and numbers right after "Order #", "Ref." or "Kunden-Nr." are ignored, so an
-invoice number that happens to look like a mobile is never texted.
+at all. Dates, times, prices, postal codes, IBANs, AHV and health-insurance card numbers are
+blanked out before the matcher runs, and numbers right after "Order #", "Ref." or "Kunden-Nr." are
+ignored, so an invoice number that happens to look like a mobile is never texted. A number typed
+against a word ("Tel079 …", "… 44Brunner") is read as if a space were there.
 """
 
 from __future__ import annotations
@@ -153,6 +154,10 @@ def _valid_time(match: re.Match[str]) -> bool:
     return int(match.group("hour")) <= 24 and int(match.group("minute") or 0) <= 59
 
 
+def _health_card(match: re.Match[str]) -> bool:
+    return re.sub(r"\D", "", match.group()).startswith("80756")
+
+
 # Not preceded by another digit group: "4567 Praxis" in "044 123 4567 Praxis" is part of a number.
 _NOT_AFTER_DIGITS = r"(?<!\d[ ./-])(?<![\d'’.,+])"
 _AMOUNT = r"(?:0|[1-9]\d{0,2}(?:['’]\d{3})+|[1-9]\d*)"
@@ -210,6 +215,10 @@ _DECOYS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], bool] | None], .
     # Postal codes, e.g. CH-8001, D-80331, "8001 Zürich"
     (re.compile(r"\b(?:CH|FL|LI|DE?|FR?|AT?|IT?)-\d{4,5}\b"), None),
     (re.compile(rf"{_NOT_AFTER_DIGITS}\b\d{{4,5}}(?= +[A-ZÄÖÜÉÈÀÂ][^\W\dA-Z_])"), None),
+    # Swiss health-insurance card number: 20 digits from "80756", e.g. 8075 6000 0100 1234 5678
+    (re.compile(r"(?<![\d+＋])8(?:[ .-]?\d){19}(?!\d)"), _health_card),
+    # More digits in one piece than any phone number has, even written with 00 (17)
+    (re.compile(r"(?<!\d)\d{18,}(?!\d)"), None),
 )
 
 
@@ -220,6 +229,61 @@ def _mask_decoys(text: str) -> str:
             if accept is None or accept(match):
                 chars[match.start() : match.end()] = "\n" * (match.end() - match.start())
     return "".join(chars)
+
+
+# --- Numbers typed against a word ---------------------------------------------------------------
+# The matcher refuses a number touching a Latin letter, which keeps codes such as "AB0791234567"
+# out, but also loses "Tel079 667 05 15", "Anna079 …" and "078 903 17 44Brunner". Where the
+# letters are a word (lower case or capitalised, or a label in any case) the letter next to the
+# digits is read as a space; codes (all capitals, letters between digits) and e-mail or web
+# addresses are left alone.
+
+_GLUED_BEFORE = re.compile(r"(?<!\w)[^\W\d_]{2,}(?=[+＋]?\d)")
+_GLUED_AFTER = re.compile(r"(?<=\d)[^\W\d_]{2,}(?!\w)")
+_TOKEN = re.compile(r"\S+")
+_MIN_GLUED_WORD = 3  # "Tel", "Anna"; two letters ("AB", "Bk") are more often a code
+
+
+def _glued_word(word: str) -> bool:
+    lower = word.lower()
+    if _is_phone_word(lower) or lower in _NUMBER_WORDS or lower in _REFERENCE_WORDS:
+        return True  # "TEL079 …", "NR079 …"; a reference word then marks the digits as one
+    return len(word) >= _MIN_GLUED_WORD and (word.islower() or word.istitle())
+
+
+def _unglue(text: str) -> str:
+    """The text with the letter touching a number replaced by a space (same length)."""
+    chars: list[str] | None = None
+    address = bytearray(len(text))  # 1 inside an e-mail or web address
+    for pattern, letter in ((_GLUED_BEFORE, -1), (_GLUED_AFTER, 0)):
+        for match in pattern.finditer(text):
+            if not _glued_word(match.group()):
+                continue
+            if chars is None:  # found once, only when needed; linear, as every step here
+                chars = list(text)
+                for token in _TOKEN.finditer(text):
+                    word = token.group().lower()
+                    if "@" in word or "://" in word or "www." in word:
+                        address[token.start() : token.end()] = b"\x01" * (token.end() - token.start())
+            if not address[match.start()]:
+                chars[match.end() - 1 if letter else match.start()] = " "
+    return text if chars is None else "".join(chars)
+
+
+def _prepare(text: str) -> tuple[str, str]:
+    """What the matcher reads and what labels are read from: both the text's length.
+
+    Decoys are blanked in both. The matcher's text is unglued and searched for decoys once more,
+    since "Datum25.11.2026" is a date only once the letters are apart; the labels' text keeps its
+    letters, so "Tel079 …" still reads as labelled.
+    """
+    masked = _mask_decoys(text)
+    spaced = _unglue(masked)
+    if spaced == masked:
+        return masked, masked
+    spaced = _mask_decoys(spaced)
+    labels = "".join("\n" if blank == "\n" else char for char, blank in zip(masked, spaced, strict=True))
+    return spaced, labels
 
 
 # --- What precedes a number ---------------------------------------------------------------------
@@ -315,6 +379,7 @@ class _Finding:
 _RUN = re.compile(r"(?<![\w+＋])(?:[+＋] ?|\( ?)?\d+(?:[ \t\-./()\u2010-\u2015\u2212\uff0d]{1,3}\d+)*\)?")
 _MIN_LABELLED_DIGITS = 5  # "Tel: 079 12" is an attempt at a number; "Tel: 144" a short code
 _MIN_COLON_DIGITS = 7  # "Zimmer: 204" is not
+_MAX_NUMBER_DIGITS = 15  # E.164
 _RUN_SEPARATORS = " \t-./()\u2010\u2011\u2012\u2013\u2014\u2015\u2212\uff0d"
 # Splitting tries a piece from each start to each later digit group: only short runs qualify.
 _MAX_SPLIT_RUN = 80
@@ -334,12 +399,12 @@ def _finding(start: int, end: int, label_start: int, number: phonenumbers.PhoneN
 
 def _scan(text: str, region: str) -> list[_Finding]:
     """Every phone number meant as one in the text, valid or not, in text order."""
-    masked = _mask_decoys(text)
+    masked, labels = _prepare(text)
     findings: list[_Finding] = []
     covered: list[tuple[int, int]] = []
     for match in PhoneNumberMatcher(masked, region, leniency=Leniency.VALID):
         covered.append((match.start, match.end))
-        context, label_start = _context(masked, match.start)
+        context, label_start = _context(labels, match.start)
         if context is not _Context.REFERENCE:
             findings.append(_finding(match.start, match.end, label_start, match.number))
     budget = _Budget(_MAX_SPLIT_TRIES)
@@ -353,17 +418,17 @@ def _scan(text: str, region: str) -> list[_Finding]:
         for start, end in covered[index:]:
             if start >= run.end():
                 break
-            findings.extend(_read_run(masked, position, start, region, budget))
+            findings.extend(_read_run(masked, labels, position, start, region, budget))
             position = max(position, end)
-        findings.extend(_read_run(masked, position, run.end(), region, budget))
+        findings.extend(_read_run(masked, labels, position, run.end(), region, budget))
     return sorted(findings, key=lambda finding: finding.start)
 
 
-def _read_run(masked: str, start: int, end: int, region: str, budget: _Budget) -> list[_Finding]:
+def _read_run(masked: str, labels: str, start: int, end: int, region: str, budget: _Budget) -> list[_Finding]:
     """Numbers in the digit runs between `start` and `end` that the matcher did not read."""
     findings: list[_Finding] = []
     for run in _RUN.finditer(masked, start, end):
-        context, label_start = _context(masked, run.start())
+        context, label_start = _context(labels, run.start())
         pieces = _split_run(run, region, context, label_start, budget)
         if context is _Context.REFERENCE:
             # Only the first piece is the order number: "Order #0791234567 079 123 45 67".
@@ -445,6 +510,11 @@ def _whole_match(piece: str, region: str) -> phonenumbers.PhoneNumber | None:
 def _meant_as_phone(candidate: str, context: _Context) -> bool:
     digits = sum(char.isdigit() for char in candidate)
     international = candidate.lstrip("( ").startswith(("+", "＋", "00"))
+    # Longer than any number (15 digits with the country code, besides a 00 and a "(0)") is a
+    # card or account number, not a phone number typed wrong.
+    significant = digits - (2 if candidate.lstrip("( ").startswith("00") else 0) - ("(0)" in candidate)
+    if significant > _MAX_NUMBER_DIGITS:
+        return False
     if context is _Context.PHONE or international:
         return digits >= _MIN_LABELLED_DIGITS
     return context is _Context.COLON and digits >= _MIN_COLON_DIGITS

@@ -18,6 +18,11 @@ STATUS_CANCELLED = "cancelled"
 STATUS_REMOVED = "removed"
 
 
+def event_status(event: RemoteEvent) -> str:
+    """The status the event gives its appointment (a removed one has no event)."""
+    return STATUS_CANCELLED if event.cancelled else STATUS_CONFIRMED
+
+
 def content_hash(event: RemoteEvent, phone_fields: Sequence[str], region: str) -> str:
     """A digest of everything that decides the appointment's reminders.
 
@@ -83,7 +88,7 @@ def apply_event(appointment: Appointment, prepared: PreparedEvent, *, now: datet
     appointment.ends_at = event.end
     appointment.timezone = known_zone(event.timezone)
     appointment.all_day = event.all_day
-    appointment.status = STATUS_CANCELLED if event.cancelled else STATUS_CONFIRMED
+    appointment.status = event_status(event)
     appointment.content_hash = prepared.digest
     appointment.updated_at = now
     appointment.recipient = prepared.recipient.number

@@ -25,7 +25,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from connectors.calendars.base import AccessRevoked, CalendarChanges, CalendarError, CalendarSource
-from reminders.appointments.upsert import STATUS_REMOVED, PreparedEvent, apply_event
+from reminders.appointments.upsert import (
+    STATUS_CANCELLED,
+    STATUS_CONFIRMED,
+    STATUS_REMOVED,
+    PreparedEvent,
+    apply_event,
+)
 from reminders.batching import chunks
 from reminders.calendars.drop_guard import DropGuard, DropVerdict, HeldDrop, judge
 from reminders.calendars.sync_plan import (
@@ -193,6 +199,13 @@ def _write(
     for batch in chunks(plan.writes, batch_size):
         with factory.begin() as session:
             _write_batch(session, context, batch, plan.stored_ids, report)
+    # The provider said so of each one: no drop guard holds cancellations back.
+    for ids in chunks(plan.cancellations, batch_size):
+        with factory.begin() as session:
+            report.updated += _cancel(session, ids, now=context.now)
+            report.reminders.cancelled += cancel_scheduled(
+                session, ids, CancelReason.APPOINTMENT_CANCELLED, now=context.now
+            )
     if not verdict.apply_removals:
         report.held_removals = len(plan.removals)
         return
@@ -271,6 +284,17 @@ def _remove(session: Session, ids: Sequence[int], *, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def _cancel(session: Session, ids: Sequence[int], *, now: datetime) -> int:
+    """Mark confirmed appointments cancelled, keeping what was last known of them."""
+    result = session.execute(
+        update(Appointment)
+        .where(Appointment.id.in_(ids), Appointment.status == STATUS_CONFIRMED)
+        .values(status=STATUS_CANCELLED, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def held_drop(connection: CalendarConnection) -> HeldDrop | None:
     """The drop this connection is holding back, if any."""
     if not connection.held_removals or connection.held_since is None:
@@ -307,6 +331,7 @@ def _record_success(
     if not changes.unchanged:
         connection.sync_warnings = _stored_warnings(connection.sync_warnings, report.warnings, changes)
     connection.last_synced_at = now
+    connection.first_synced_at = connection.first_synced_at or now
     connection.last_sync_error = None
     connection.last_sync_error_at = None
     connection.sync_failures = 0

@@ -20,6 +20,7 @@ from reminders.appointments.upsert import (
     STATUS_REMOVED,
     PreparedEvent,
     content_hash,
+    event_status,
     prepare_event,
 )
 from reminders.batching import chunks
@@ -59,12 +60,14 @@ class StoredAppointment:
 
 @dataclass(slots=True)
 class SyncPlan:
-    """The events to write (new or changed), the appointments to remove, and what the guard needs."""
+    """The events to write (new or changed), the appointments to remove or cancel, what the guard needs."""
 
     writes: list[PreparedEvent] = field(default_factory=list)
     # The stored row of each write that updates an appointment (by external id); the rest are new.
     stored_ids: dict[str, int] = field(default_factory=dict)
     removals: list[int] = field(default_factory=list)
+    # Confirmed appointments the provider cancelled by id (`CalendarChanges.cancelled_ids`).
+    cancellations: list[int] = field(default_factory=list)
     # Stored upcoming appointments, and how many of them the removals would take away.
     upcoming: int = 0
     dropped: int = 0
@@ -81,7 +84,7 @@ def load_context(session: Session, connection_id: int, *, now: datetime, horizon
         now=now,
         horizon=horizon,
         rules=tuple(rules_from_rows(rule_rows)),
-        policy=policy_for(account, connection),
+        policy=policy_for(account, connection, now=now),
         phone_fields=tuple(connection.phone_fields),
         region=account.home_region,
     )
@@ -108,15 +111,22 @@ def make_plan(
             continue
         digest = content_hash(event, context.phone_fields, context.region)
         known = stored.get(event.external_id)
-        if known is not None and known.content_hash == digest and known.status != STATUS_REMOVED:
+        # The status too: one cancelled by id keeps its digest, and must come back if restored.
+        if known is not None and known.content_hash == digest and known.status == event_status(event):
             continue
         plan.writes.append(
             prepare_event(event, digest=digest, phone_fields=context.phone_fields, region=context.region)
         )
         if known is not None:
             plan.stored_ids[event.external_id] = known.id
-    removed = _removed(stored, changes, seen)
+    cancelled = {i for i in changes.cancelled_ids if i not in seen}
+    removed = _removed(stored, changes, seen | cancelled)  # cancelled is not gone from a snapshot
     plan.removals = sorted(stored[i].id for i in removed)
+    plan.cancellations = sorted(
+        stored[i].id
+        for i in cancelled
+        if i in stored and i not in removed and stored[i].status == STATUS_CONFIRMED
+    )
     if changes.complete:
         upcoming = {
             i for i, a in stored.items() if a.status == STATUS_CONFIRMED and a.starts_at >= context.now
@@ -171,7 +181,7 @@ def load_stored(
         else:
             load()
     wanted = [e.external_id for e in changes.events if e.external_id not in stored]
-    wanted += [i for i in changes.removed_ids if i not in stored]
+    wanted += [i for i in (*changes.removed_ids, *changes.cancelled_ids) if i not in stored]
     for chunk in chunks(wanted):
         load(Appointment.external_id.in_(chunk))
     # A removed id may name a whole series (a deleted recurring event): load its instances too.

@@ -9,7 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from reminders.appointments.phones import remove_phone_numbers
-from reminders.messaging.language import choose_language, strip_tags
+from reminders.messaging.language import (
+    LanguageChoice,
+    LanguageSource,
+    calendar_default,
+    calendar_language,
+    choose_language,
+    strip_tags,
+)
 from reminders.messaging.segments import count_segments
 from reminders.messaging.templates import DEFAULT_TEMPLATES, MessageContext, render
 from reminders.models import Account, Appointment, CalendarConnection, CalendarTemplate, MessageTemplate
@@ -24,18 +31,42 @@ class RenderedMessage:
     segments: int
 
 
-def message_language(appointment: Appointment, account: Account, connection: CalendarConnection) -> str:
-    """The language of this appointment's reminder: tag, recipient's country, calendar, account."""
-    return choose_language(
+def language_choice(
+    appointment: Appointment,
+    account: Account,
+    connection: CalendarConnection,
+    template_languages: Collection[str],
+) -> LanguageChoice:
+    """The language of this appointment's reminder and why: tag, recipient's country, calendar, account.
+
+    `template_languages` are the languages the calendar has a chosen template for: a calendar
+    without a language of its own whose templates are all of one language speaks that language
+    (see `calendar_language`). A choice that falls to the calendar or the account says which
+    (`calendar_default`: set on the calendar, its templates, or the account's).
+    """
+    choice = choose_language(
         title=appointment.title,
         location=appointment.location,
         description=appointment.description,
         recipient=appointment.recipient,
         by_prefix=account.language_by_prefix or {},
         home_region=account.home_region,
-        calendar_language=connection.language,
+        calendar_language=calendar_language(connection.language, template_languages),
         account_language=account.language,
-    ).language
+    )
+    if choice.source in (LanguageSource.TAG, LanguageSource.PREFIX):
+        return choice
+    return calendar_default(connection.language, template_languages, account.language)
+
+
+def message_language(
+    appointment: Appointment,
+    account: Account,
+    connection: CalendarConnection,
+    template_languages: Collection[str],
+) -> str:
+    """The language of this appointment's reminder (see `language_choice`)."""
+    return language_choice(appointment, account, connection, template_languages).language
 
 
 def template_body(language: str, custom: str | None) -> str:
@@ -83,9 +114,10 @@ def render_reminder(
     """Render the reminder text for an appointment in its language (see `message_language`).
 
     `templates` are the calendar's saved bodies by language; a language without one uses the
-    built-in default of that language.
+    built-in default of that language. Their languages also tell the calendar's language when it
+    has none set (see `language_choice`).
     """
-    language = message_language(appointment, account, connection)
+    language = message_language(appointment, account, connection, templates.keys())
     context = message_context(appointment, account, connection, language)
     body = render(template_body(language, templates.get(language)), context)
     info = count_segments(body)

@@ -7,7 +7,9 @@ In order, the first that applies wins:
 2. the recipient's country code, through the account's ``language_by_prefix`` map (longest
    prefix wins), or, when the account has no map, :data:`BUILT_IN_PREFIXES` for numbers from
    another country than the account's;
-3. the calendar's language;
+3. the calendar's language: the one set on it, else, when its chosen templates are all written
+   in one language, that language (choosing a German template for a calendar says its clients
+   read German; see :func:`calendar_language`);
 4. the account's language.
 
 Tags are removed from the title and location that go into the message (see :func:`strip_tags`).
@@ -16,7 +18,7 @@ Tags are removed from the title and location that go into the message (see :func
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
@@ -30,6 +32,8 @@ __all__ = [
     "BUILT_IN_PREFIXES",
     "LanguageChoice",
     "LanguageSource",
+    "calendar_default",
+    "calendar_language",
     "choose_language",
     "language_for_number",
     "language_tag",
@@ -67,6 +71,8 @@ class LanguageSource(StrEnum):
     TAG = "tag"
     PREFIX = "prefix"
     CALENDAR = "calendar"
+    # The calendar has no language of its own, and its chosen templates are of this one language.
+    TEMPLATE = "template"
     ACCOUNT = "account"
 
 
@@ -136,6 +142,30 @@ def choose_language(
         return LanguageChoice(by_number, LanguageSource.PREFIX)
     if calendar_language and _supported(calendar_language):
         return LanguageChoice(normalize_language(calendar_language), LanguageSource.CALENDAR)
+    return LanguageChoice(normalize_language(account_language), LanguageSource.ACCOUNT)
+
+
+def calendar_language(explicit: str | None, template_languages: Collection[str]) -> str | None:
+    """The calendar's language for :func:`choose_language`: the one set on the calendar, else the
+    language of its chosen templates when they are all of one language, else None (the account's).
+
+    `template_languages` are the languages the calendar has a saved template chosen for. Dispatch,
+    the template preview and the calendar page all ask this function, so they never disagree.
+    """
+    if explicit and _supported(explicit):
+        return normalize_language(explicit)
+    chosen = {normalize_language(language) for language in template_languages if _supported(language)}
+    return chosen.pop() if len(chosen) == 1 else None
+
+
+def calendar_default(
+    explicit: str | None, template_languages: Collection[str], account_language: str
+) -> LanguageChoice:
+    """The language of the calendar's reminders when neither a tag nor the number decides, and why."""
+    if explicit and _supported(explicit):
+        return LanguageChoice(normalize_language(explicit), LanguageSource.CALENDAR)
+    if inferred := calendar_language(None, template_languages):
+        return LanguageChoice(inferred, LanguageSource.TEMPLATE)
     return LanguageChoice(normalize_language(account_language), LanguageSource.ACCOUNT)
 
 

@@ -39,6 +39,8 @@ class CalendarConnection(IdMixin, CreatedAtMixin, Base):
 
     cursor: Mapped[str | None] = mapped_column(Text)
     last_synced_at: Mapped[datetime | None]
+    # The end of the first successful read: reminder times before it were never possible.
+    first_synced_at: Mapped[datetime | None]
     last_sync_error: Mapped[str | None] = mapped_column(Text)
     last_sync_error_at: Mapped[datetime | None]
     sync_failures: Mapped[int] = mapped_column(default=0)

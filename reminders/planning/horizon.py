@@ -80,7 +80,7 @@ def plan_appointments(session: Session, ids: Sequence[int], now: datetime) -> Re
             )
             rules_by_calendar[connection.id] = list(rules_from_rows(rule_rows))
         rules = rules_by_calendar[connection.id]
-        policy = policy_for(account, connection)
+        policy = policy_for(account, connection, now=now)
         counts.add(reconcile(appointment, existing.get(appointment.id, ()), rules, policy, now=now, new=new))
     session.flush()
     new.insert(session)

@@ -22,7 +22,9 @@ from reminders.planning.quiet_hours import QuietHours
 from reminders.planning.rules import OffsetUnit, ReminderRule, RuleKind
 from reminders.reasons import SkipReason
 
-__all__ = ["AppointmentSlot", "PlannedReminder", "PlanningPolicy", "due_time", "plan"]
+__all__ = ["QUIET_LEAD", "AppointmentSlot", "PlannedReminder", "PlanningPolicy", "due_time", "plan"]
+
+QUIET_LEAD = timedelta(minutes=10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,14 +35,38 @@ class PlanningPolicy:
     """
 
     account_timezone: str = "Europe/Zurich"
+    # The zone of an appointment that names none (the calendar's own; else the account's).
+    calendar_timezone: str | None = None
     quiet_hours: QuietHours = field(default_factory=QuietHours)
     allow_late_send: bool = False
     late_send_min_lead: timedelta = timedelta(hours=1)
+    # How long before quiet hours a reminder moved out of them is sent, so that it is handed
+    # over and delivered before they begin (a send planned for their first second is not).
+    quiet_lead: timedelta = QUIET_LEAD
+    # Reminder times before this instant were never possible: the calendar was not connected
+    # yet. A reminder skipped for such a time is no failure (`SkipReason.BEFORE_CONNECTED`).
+    known_since: datetime | None = None
 
     def __post_init__(self) -> None:
         _zone(self.account_timezone)
+        if self.calendar_timezone is not None:
+            _zone(self.calendar_timezone)
         if self.late_send_min_lead < timedelta(0):
             raise ValueError(f"late_send_min_lead must not be negative, got {self.late_send_min_lead}.")
+        if self.quiet_lead < timedelta(0):
+            raise ValueError(f"quiet_lead must not be negative, got {self.quiet_lead}.")
+        if self.known_since is not None:
+            _require_aware(self.known_since, "known_since")
+
+    @property
+    def default_timezone(self) -> str:
+        """The zone day-based rules are read in for an appointment without one."""
+        return self.calendar_timezone or self.account_timezone
+
+    @property
+    def sending_window(self) -> QuietHours:
+        """The quiet hours a planned send time must stay out of, lead included."""
+        return self.quiet_hours.with_lead(self.quiet_lead)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +112,13 @@ def plan(
 ) -> list[PlannedReminder]:
     """Plan every rule for one appointment: exactly one entry per rule, in rule order.
 
-    The rule's time is moved earlier out of quiet hours; if it has then passed, the reminder is
-    skipped as too late, or, when the policy allows late sends and the start is at least
-    `late_send_min_lead` away and `now` is outside quiet hours, due right now. A scheduled entry is
-    due at or after `now`, strictly before the start, and outside quiet hours in the account's zone.
+    The rule's time is moved earlier out of quiet hours, to `quiet_lead` before they begin; if it
+    has then passed, the reminder is skipped (for quiet hours when the rule's own time had not
+    passed, as before the connection when it had passed before `known_since`, else as too late),
+    or, when the policy allows late sends and the start is at least `late_send_min_lead` away and
+    `now` is outside quiet hours (lead included), due right now. A scheduled entry is due at or
+    after `now`, strictly before the start, and outside quiet hours and their lead in the
+    account's zone.
 
     :raises ValueError: on a naive `now`.
     """
@@ -153,7 +182,7 @@ def _plan_rule(
     if nominal >= start:
         return PlannedReminder(rule.id, None, SkipReason.TOO_LATE, nominal)
     account_zone = _zone(policy.account_timezone)
-    send_at = policy.quiet_hours.latest_send_at(nominal, account_zone)
+    send_at = policy.sending_window.latest_send_at(nominal, account_zone)
     if send_at is None:
         return PlannedReminder(rule.id, None, SkipReason.TOO_LATE, nominal)
     moved = send_at != nominal
@@ -161,7 +190,18 @@ def _plan_rule(
         return PlannedReminder(rule.id, send_at, None, nominal, moved_for_quiet_hours=moved)
     if _may_send_late(start, policy, account_zone, now):
         return PlannedReminder(rule.id, now, None, nominal, moved_for_quiet_hours=moved, late_send=True)
-    return PlannedReminder(rule.id, send_at, SkipReason.TOO_LATE, nominal, moved_for_quiet_hours=moved)
+    reason = _why_passed(nominal, moved, policy, now)
+    return PlannedReminder(rule.id, send_at, reason, nominal, moved_for_quiet_hours=moved)
+
+
+def _why_passed(nominal: datetime, moved: bool, policy: PlanningPolicy, now: datetime) -> SkipReason:
+    # The most specific true cause: the rule's own time still ahead means quiet hours pushed the
+    # send into the past; a time before the connection was never ours to keep.
+    if moved and nominal >= now:
+        return SkipReason.QUIET_HOURS
+    if policy.known_since is not None and nominal < policy.known_since:
+        return SkipReason.BEFORE_CONNECTED
+    return SkipReason.TOO_LATE
 
 
 def _may_send_late(start: datetime, policy: PlanningPolicy, account_zone: ZoneInfo, now: datetime) -> bool:
@@ -170,7 +210,7 @@ def _may_send_late(start: datetime, policy: PlanningPolicy, account_zone: ZoneIn
         policy.allow_late_send
         and now < start
         and start - now >= policy.late_send_min_lead
-        and not policy.quiet_hours.contains(now.astimezone(account_zone).time())
+        and not policy.sending_window.contains(now.astimezone(account_zone).time())
     )
 
 

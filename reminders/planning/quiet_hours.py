@@ -52,6 +52,18 @@ class QuietHours:
             return local > self.start or local < self.end
         return False
 
+    def with_lead(self, lead: timedelta) -> QuietHours:
+        """The window begun `lead` earlier: what a send planned now must clear to arrive outside it.
+
+        A send planned for the window's first second arrives inside it, because handing it over
+        takes time. No quiet hours stay none; a lead that would close the window's open part
+        leaves the window as it is.
+        """
+        if self.start == self.end or lead <= timedelta(0):
+            return self
+        earlier = (datetime.combine(date(2000, 1, 2), self.start) - lead).time()
+        return self if earlier == self.end else QuietHours(start=earlier, end=self.end)
+
     def latest_send_at(self, instant: datetime, zone: ZoneInfo) -> datetime | None:
         """The latest time at or before `instant` that is outside quiet hours in `zone`, in UTC.
 

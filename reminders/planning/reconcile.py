@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from reminders.appointments.upsert import known_zone
 from reminders.batching import chunks
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, ReminderRuleRow
 from reminders.planning import (
@@ -26,7 +27,7 @@ from reminders.planning import (
     RuleKind,
     plan,
 )
-from reminders.reasons import CancelReason, ReminderState
+from reminders.reasons import PLANNING_SKIPS, CancelReason, ReminderState
 
 
 @dataclass(slots=True)
@@ -45,16 +46,21 @@ class ReconcileCounts:
         self.skipped += other.skipped
 
 
-def policy_for(account: Account, connection: CalendarConnection) -> PlanningPolicy:
-    """A calendar's planning policy: the account's zone; the calendar's quiet hours and late-send choice."""
+def policy_for(account: Account, connection: CalendarConnection, *, now: datetime) -> PlanningPolicy:
+    """A calendar's planning policy: the account's zone; the calendar's quiet hours and late-send choice.
+
+    Until the calendar has been read once, every time already passed lies before its connection.
+    """
     start, end = connection.quiet_start, connection.quiet_end
     if start is None or end is None:
         # Both ends or neither: half a window of the calendar's own is a window nobody chose.
         start, end = account.quiet_start, account.quiet_end
     return PlanningPolicy(
         account_timezone=account.timezone,
+        calendar_timezone=known_zone(connection.timezone),
         quiet_hours=QuietHours(start=start, end=end),
         allow_late_send=connection.allow_late_send,
+        known_since=connection.first_synced_at or now,
     )
 
 
@@ -139,7 +145,7 @@ def reconcile(
     New rows go to `new`; the caller inserts them once the batch is done.
     """
     counts = ReconcileCounts()
-    planned = plan(slot_of(appointment, policy.account_timezone), rules, policy, now=now)
+    planned = plan(slot_of(appointment, policy.default_timezone), rules, policy, now=now)
     rule_ids = {rule.id for rule in rules}
     for rule, wanted in zip(rules, planned, strict=True):
         rows = [row for row in existing if row.rule_id == rule.id]
@@ -177,6 +183,12 @@ def _reconcile_rule(
         counts.planned += wanted.skip_reason is None
         counts.skipped += wanted.skip_reason is not None
         return counts
+    if _revivable(standing) and wanted.skip_reason is None:
+        # Skipped for its time alone, and the settings now give it one (late sends turned on,
+        # shorter quiet hours): it goes out after all.
+        _apply(standing, wanted, now)
+        counts.planned += 1
+        return counts
     if standing.state != ReminderState.SCHEDULED:
         return counts  # already sent, skipped or in flight for this very start
     if wanted.skip_reason is not None:
@@ -186,6 +198,11 @@ def _reconcile_rule(
         _apply(standing, wanted, now)
         counts.moved += 1
     return counts
+
+
+def _revivable(row: Reminder) -> bool:
+    # A skip decided by the planner from times, not one decided at dispatch (no credit, no number).
+    return row.state == ReminderState.SKIPPED and row.reason in PLANNING_SKIPS and row.attempts == 0
 
 
 def _apply(row: Reminder, wanted: PlannedReminder, now: datetime) -> None:

@@ -5,7 +5,8 @@ Two kinds of row, newest first:
   reminder has one row per attempt. Its time is when it was handed over.
 - a **reminder without a send**: skipped (a gate said no), cancelled (the appointment was
   deleted or moved), or failed before any hand-over (the text could not be built). Its time is
-  when that was decided (`updated_at`).
+  when that was decided (`updated_at`). A reminder skipped because its time had passed before
+  the calendar was connected is no message and not listed.
 
 Pages are cut with a keyset cursor (time, kind, id) rather than OFFSET, so page 500 costs what
 page 1 costs. Each kind is read by its own query, limited to one page, and the two are merged:
@@ -23,7 +24,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from reminders.models import Appointment, CalendarConnection, Reminder, SendAttempt
-from reminders.reasons import ReminderState
+from reminders.reasons import ReminderState, SkipReason
 from reminders.reports.planner import unindexed
 from reminders.web.reminder_texts import attempt_state
 
@@ -253,6 +254,12 @@ def _state_rows(
     if state == ReminderState.FAILED:
         # A failed reminder with attempts is already in the log through them.
         condition = and_(condition, ~exists().where(SendAttempt.reminder_id == Reminder.id))
+    elif state == ReminderState.SKIPPED:
+        # Its time had passed before the calendar was connected: never possible, so no message
+        # (the appointment pages still show it).
+        condition = and_(
+            condition, or_(Reminder.reason.is_(None), Reminder.reason != SkipReason.BEFORE_CONNECTED)
+        )
     stmt = (
         select(
             Reminder,

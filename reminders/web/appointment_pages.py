@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from reminders.dispatch.render import calendar_templates
 from reminders.models import Appointment
-from reminders.numbers.blocklist import is_blocked
+from reminders.numbers.blocklist import blocked_kinds, is_blocked
 from reminders.reports.masking import mask_digits
 from reminders.web import queries
 from reminders.web.appointment_queries import (
@@ -20,11 +21,11 @@ from reminders.web.appointment_queries import (
     appointment_detail,
     appointment_page,
 )
-from reminders.web.appointment_views import masked_field, reminder_view
+from reminders.web.appointment_views import cannot_send, masked_field, reminder_badge, reminder_view
 from reminders.web.context import NotFound, Viewer, Web
 from reminders.web.i18n import N_
 from reminders.web.list_filters import chosen_calendar, list_link
-from reminders.web.reminder_texts import APPOINTMENT_STATUSES, SOURCES, recipient_problem, state_text
+from reminders.web.reminder_texts import APPOINTMENT_STATUSES, SOURCES, recipient_problem
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,16 +78,32 @@ def _recipient(appointment: Appointment) -> dict[str, Any]:
     }
 
 
-def _list_lines(lines: list[AppointmentLine]) -> list[dict[str, Any]]:
-    """What the list template needs of each appointment."""
-    return [
-        {
-            **_recipient(line.appointment),
-            "calendar": line.calendar_name,
-            "reminders": [(r, state_text(r.state)) for r in line.reminders],
-        }
-        for line in lines
-    ]
+def _list_lines(lines: list[AppointmentLine], blocked: Mapping[str, str]) -> list[dict[str, Any]]:
+    """What the list template needs of each appointment; `blocked` maps numbers on one of the
+    account's lists to that list."""
+    shown = []
+    for line in lines:
+        a = line.appointment
+        on_list = blocked.get(a.recipient) if a.recipient else None
+        badges = [(r, reminder_badge(r, a, on_list)) for r in line.reminders]
+        # Said once under the reminders it stops, unless the number's cell says it already.
+        stopped = a.recipient is not None and any(b.code == "blocked" for _, b in badges)
+        shown.append(
+            {
+                **_recipient(a),
+                "calendar": line.calendar_name,
+                "reminders": badges,
+                "blocked": cannot_send(a, on_list) if stopped else None,
+            }
+        )
+    return shown
+
+
+def _blocked_numbers(db: Session, account_id: int, lines: list[AppointmentLine]) -> dict[str, str]:
+    """The numbers of these appointments that are on one of the account's lists, in one query."""
+    numbers = {line.appointment.recipient for line in lines if line.appointment.recipient}
+    found = blocked_kinds(db, [(account_id, number) for number in numbers if number])
+    return {number: kind for (_, number), kind in found.items()}
 
 
 def appointment_router(web: Web) -> APIRouter:
@@ -105,9 +122,10 @@ def appointment_router(web: Web) -> APIRouter:
                 problem_days=services.settings.planning_horizon_days,
             )
             page = None
+            lines: list[dict[str, Any]] = []
             if not query.errors:
                 page = appointment_page(db, viewer.account_id, query.where, now=now, after=query.after)
-            lines = _list_lines(page.lines) if page else []
+                lines = _list_lines(page.lines, _blocked_numbers(db, viewer.account_id, page.lines))
         context = {
             "calendars": [(str(c.id), c.name) for c in calendars],
             "form": query.form,

@@ -15,13 +15,20 @@ from reminders.appointments.text import html_to_text
 from reminders.dispatch.gates import GateInput, all_failures
 from reminders.dispatch.render import RenderedMessage, render_reminder
 from reminders.models import Account, Appointment, CalendarConnection, Reminder, SendAttempt
-from reminders.reasons import ReminderState
+from reminders.reasons import ReminderState, SkipReason
 from reminders.reports.masking import mask_digits, mask_number
 from reminders.web.i18n import N_
-from reminders.web.reminder_texts import attempt_state, encoding_label, reason_text, state_text
+from reminders.web.reminder_texts import (
+    PLANNED_STATES,
+    Badge,
+    attempt_state,
+    badge,
+    encoding_label,
+    reason_text,
+    recipient_problem,
+    state_text,
+)
 
-# Still to be sent: the text is rendered from today's template and appointment.
-_PLANNED = frozenset({ReminderState.SCHEDULED, ReminderState.QUEUED})
 # Handed over and not refunded: the reminder's text went out and its credit was used.
 _WENT_OUT = frozenset(
     {ReminderState.SENDING, ReminderState.SENT, ReminderState.DELIVERED, ReminderState.NOT_DELIVERED}
@@ -48,7 +55,7 @@ class ReminderView:
     """One reminder with its final text and what it costs (1 credit per segment)."""
 
     reminder: Reminder
-    state: str  # msgid
+    badge: Badge
     reason: str | None  # msgid
     text_label: str  # msgid
     text: str | None
@@ -59,6 +66,25 @@ class ReminderView:
     render_error: str | None = None
     warnings: list[str] = field(default_factory=list)  # msgids: gates that would fail now
     attempts: list[AttemptView] = field(default_factory=list)
+
+
+def cannot_send(appointment: Appointment, blocked: str | None) -> str | None:
+    """The msgid saying why no reminder of the appointment can go out as things stand (no mobile
+    number, or the number on the account's list `blocked` names), None when one can.
+
+    The list, the detail page and the overview word a blocked reminder with this one sentence."""
+    if appointment.recipient is None:
+        return recipient_problem(appointment.recipient_reason)[0]
+    if blocked == "invalid":
+        return reason_text(SkipReason.RECIPIENT_INVALID)
+    if blocked is not None:
+        return reason_text(SkipReason.RECIPIENT_BLOCKED)
+    return None
+
+
+def reminder_badge(reminder: Reminder, appointment: Appointment, blocked: str | None = None) -> Badge:
+    """The reminder's badge: "Blocked" for a planned one that `cannot_send` stops."""
+    return badge(reminder.state, reminder.reason, blocked=cannot_send(appointment, blocked) is not None)
 
 
 def masked_field(text: str) -> str:
@@ -82,7 +108,8 @@ def reminder_view(
 ) -> ReminderView:
     """The detail page's view of one reminder; `blocked` names the account's list the number is on."""
     attempt_views = [_attempt_view(a) for a in attempts]
-    if reminder.state in _PLANNED:
+    # Still to be sent: the text is rendered from today's template and appointment.
+    if reminder.state in PLANNED_STATES:
         context = _Context(appointment, account, calendar, templates, now, blocked)
         return _planned_view(reminder, attempt_views, context)
     segments = reminder.segments
@@ -94,7 +121,7 @@ def reminder_view(
         label, cost_kind, cost = N_("No text: this reminder was never prepared."), "free", 0
     return ReminderView(
         reminder=reminder,
-        state=state_text(reminder.state),
+        badge=reminder_badge(reminder, appointment, blocked),
         reason=reason_text(reminder.reason),
         text_label=label,
         text=reminder.body,
@@ -129,7 +156,7 @@ def _planned_view(reminder: Reminder, attempts: list[AttemptView], ctx: _Context
         warnings = _gate_warnings(reminder, message, ctx)
     return ReminderView(
         reminder=reminder,
-        state=state_text(reminder.state),
+        badge=reminder_badge(reminder, ctx.appointment, ctx.blocked),
         reason=reason_text(reminder.reason),
         text_label=N_("Text as it would be sent (rendered now)"),
         text=message.body if message else None,

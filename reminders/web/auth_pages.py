@@ -25,6 +25,7 @@ from reminders.accounts.service import (
     confirm_email,
     confirmation_token,
     normalise_email,
+    reminder_language_from,
     reset_token,
     set_password,
     sign_up,
@@ -42,6 +43,8 @@ log = logging.getLogger("reminders.web.auth")
 # Sign-ups per IP, and "you have an account" mails per address, per 15 minutes.
 SIGNUPS_PER_IP = 20
 ACCOUNT_EXISTS_MAILS_PER_ADDRESS = 3
+# The languages a business's reminders can be written in, named in their own language.
+REMINDER_LANGUAGES = (("de", "Deutsch"), ("fr", "Français"), ("it", "Italiano"), ("en", "English"))
 
 
 def safe_next(target: str | None) -> str:
@@ -125,11 +128,20 @@ def auth_router(web: Web) -> APIRouter:
 
     # --- sign-up and confirmation ---------------------------------------------------------------
 
+    def signup_page(
+        request: Request, form: dict[str, str], errors: dict[str, str], status_code: int = 200
+    ) -> Response:
+        context = {"form": form, "errors": errors, "message_languages": REMINDER_LANGUAGES}
+        return web.page(request, "auth/signup.html", context, status_code=status_code)
+
+    def proposed_reminder_language(request: Request) -> str:
+        return reminder_language_from(request.headers.get("accept-language", ""))
+
     @router.get("/signup")
     def signup_form(request: Request) -> Response:
         if not settings.signup_enabled:
             return signup_closed(request)
-        return web.page(request, "auth/signup.html", {"form": {}, "errors": {}})
+        return signup_page(request, {"reminder_language": proposed_reminder_language(request)}, {})
 
     @router.post("/signup")
     def signup(
@@ -139,8 +151,17 @@ def auth_router(web: Web) -> APIRouter:
         email: Annotated[str, Form()] = "",
         password: Annotated[str, Form()] = "",
         language: Annotated[str, Form()] = "",
+        reminder_language: Annotated[str, Form()] = "",
     ) -> Response:
-        form = {"business": business, "name": name, "email": email, "language": language}
+        # A form without the field (an older page) gets the language the form would have proposed.
+        reminder_language = reminder_language or proposed_reminder_language(request)
+        form = {
+            "business": business,
+            "name": name,
+            "email": email,
+            "language": language,
+            "reminder_language": reminder_language,
+        }
         if not settings.signup_enabled:
             return signup_closed(request)
         if not web.limiter.throttle("signup", client_ip(request), SIGNUPS_PER_IP):
@@ -150,14 +171,12 @@ def auth_router(web: Web) -> APIRouter:
             with services.factory.begin() as db:
                 registration = sign_up(
                     db,
-                    SignUp(business, name, email, password, language),
+                    SignUp(business, name, email, password, language, reminder_language),
                     now=services.clock(),
                     free_sms=settings.signup_free_sms,
                 )
         except FormErrors as exc:
-            return web.page(
-                request, "auth/signup.html", {"form": form, "errors": exc.errors}, status_code=422
-            )
+            return signup_page(request, form, exc.errors, status_code=422)
         user = registration.user
         if registration.created:
             send_confirmation(user, business.strip())
@@ -368,7 +387,7 @@ def auth_router(web: Web) -> APIRouter:
         "auth/invite.html",
         lambda db, token: invitation_of_link(db, web.links, token),
         accept,
-        "/",
+        "/?notice=joined",
     )
 
     # --- preferences ----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from reminders.calendars.configure import add_rule, use_template
 from reminders.calendars.replan import replan_calendar
 from reminders.messaging.formatting import SUPPORTED_LANGUAGES
+from reminders.messaging.language import LanguageChoice, LanguageSource, calendar_default
 from reminders.models import (
     CalendarConnection,
     CalendarTemplate,
@@ -93,6 +94,7 @@ def calendar_settings_router(web: Web) -> APIRouter:
         with services.reader() as db:
             connection = owned_connected(db, viewer.account_id, connection_id)
             account = queries.account(db, viewer.account_id)
+            with_templates = chosen(db, connection.id).keys()
             context: dict[str, Any] = {
                 "calendar": connection,
                 "account": account,
@@ -107,7 +109,9 @@ def calendar_settings_router(web: Web) -> APIRouter:
                 "phone_slots": PHONE_SLOTS,
                 "template_field": template_field,
                 "language_names": LANGUAGE_NAMES,
-                **options(lang, account.language),
+                # In which language the reminders go out unless a tag or the number decides (saved state).
+                "default_language": calendar_default(connection.language, with_templates, account.language),
+                **options(lang, calendar_default(None, with_templates, account.language)),
             }
         return web.page(request, "calendars/settings.html", context, viewer=viewer, status_code=status_code)
 
@@ -202,17 +206,21 @@ def calendar_settings_router(web: Web) -> APIRouter:
     return router
 
 
-def options(lang: str, account_language: str) -> dict[str, list[tuple[str, str]]]:
-    """The translated options of the page's selects."""
+def options(lang: str, unset: LanguageChoice) -> dict[str, list[tuple[str, str]]]:
+    """The translated options of the page's selects (`unset`: the language without one set)."""
 
     def t(msgid: str) -> str:
         return gettext_for(lang, msgid)
 
-    own = LANGUAGE_NAMES.get(account_language, account_language)
+    own = LANGUAGE_NAMES.get(unset.language, unset.language)
+    if unset.source is LanguageSource.TEMPLATE:
+        automatic = t(N_("As its templates (%(language)s)")) % {"language": own}
+    else:
+        automatic = t(N_("Same as the account (%(language)s)")) % {"language": own}
     return {
         "field_options": [("", "–"), *((key, t(label)) for key, label in PHONE_FIELD_LABELS.items())],
         "language_options": [
-            ("", t(N_("Same as the account (%(language)s)")) % {"language": own}),
+            ("", automatic),
             *LANGUAGE_NAMES.items(),
         ],
         "unit_options": [(key, t(label)) for key, label in UNIT_LABELS.items()],

@@ -40,6 +40,7 @@ NOTICES: Mapping[str, str] = {
     "confirmation_sent": N_("We sent you a new confirmation link."),
     "password_changed": N_("Your password was changed."),
     "invited": N_("Invitation sent."),
+    "joined": N_("Welcome! Your account is ready."),
     "signed_out": N_("You are signed out."),
     "welcome": N_("Welcome! Next, connect a calendar."),
     "withdrawn": N_("Invitation withdrawn."),
@@ -75,6 +76,8 @@ class Viewer:
     account_name: str
     timezone: str
     email_confirmed: bool
+    # The account's country: dates are written as the viewer's language writes them there.
+    home_region: str = "CH"
 
     @property
     def is_owner(self) -> bool:
@@ -157,6 +160,7 @@ class Web:
                     account_name=account.name,
                     timezone=account.timezone,
                     email_confirmed=user.email_confirmed_at is not None,
+                    home_region=account.home_region,
                 )
         request.state.viewer = found
         return found
@@ -203,6 +207,7 @@ class Web:
         base: dict[str, Any] = {
             "lang": lang,
             "zone": viewer.timezone if viewer else "UTC",
+            "region": viewer.home_region if viewer else None,
             "viewer": viewer,
             "csrf": self.cookies.csrf_token(self.browser(request)),
             "notice": notice,

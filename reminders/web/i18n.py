@@ -3,6 +3,10 @@
 Catalogs are `.po` files under `locale/<lang>/LC_MESSAGES/`, one per area of the app so that
 they can be edited independently; they are compiled in memory when first used, so no build
 step or binary `.mo` file is needed.
+
+Dates are written as the viewer's language writes them in the account's country: English for a
+Zurich account is ``en_CH`` (``02.12.2026, 21:03``), not American English (``12/2/26, 9:03 PM``).
+A pair Babel does not know (``de_FR``) uses the language alone.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -25,7 +29,7 @@ from jinja2.runtime import Context
 
 from reminders.msgid import N_
 
-__all__ = ["N_", "gettext_for", "install", "supported", "translations", "when"]
+__all__ = ["N_", "date_locale", "gettext_for", "install", "supported", "translations", "when"]
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch"}
@@ -70,26 +74,42 @@ def gettext_for(language: str, message: str) -> str:
     return translations(supported(language)).gettext(message)
 
 
-def when(dt: datetime | None, zone: str, language: str, style: str = "medium") -> str:
-    """A timestamp in the viewer's language and the account's zone ("–" for none)."""
+@cache
+def date_locale(language: str, region: str | None = None) -> Locale:
+    """The locale dates are written in: `language` as spoken in `region` (the account's country)."""
+    if region:
+        try:
+            return Locale.parse(f"{language}_{region.strip().upper()}")
+        except (UnknownLocaleError, ValueError):
+            pass  # e.g. German in France: the language's own formats
+    return Locale.parse(language)
+
+
+def when(
+    dt: datetime | None, zone: str, language: str, style: str = "medium", region: str | None = None
+) -> str:
+    """A timestamp in the viewer's language and the account's zone and country ("–" for none)."""
     if dt is None:
         return "–"
     local = dt.astimezone(ZoneInfo(zone))
-    return format_datetime(local, format=style, tzinfo=ZoneInfo(zone), locale=Locale.parse(language))
+    return format_datetime(local, format=style, tzinfo=ZoneInfo(zone), locale=date_locale(language, region))
 
 
-def day(dt: datetime | None, zone: str, language: str, style: str = "medium") -> str:
-    """A date in the viewer's language."""
+def day(
+    dt: datetime | None, zone: str, language: str, style: str = "medium", region: str | None = None
+) -> str:
+    """A date in the viewer's language, as written in the account's country."""
     if dt is None:
         return "–"
-    return format_date(dt.astimezone(ZoneInfo(zone)).date(), format=style, locale=Locale.parse(language))
+    local = dt.astimezone(ZoneInfo(zone)).date()
+    return format_date(local, format=style, locale=date_locale(language, region))
 
 
-def clock_time(dt: datetime | None, zone: str, language: str) -> str:
-    """A time of day in the viewer's language."""
+def clock_time(dt: datetime | None, zone: str, language: str, region: str | None = None) -> str:
+    """A time of day in the viewer's language, as written in the account's country."""
     if dt is None:
         return "–"
-    return format_time(dt.astimezone(ZoneInfo(zone)), format="short", locale=Locale.parse(language))
+    return format_time(dt.astimezone(ZoneInfo(zone)), format="short", locale=date_locale(language, region))
 
 
 def install(env: Environment) -> None:
@@ -112,15 +132,15 @@ def install(env: Environment) -> None:
 
     @pass_context
     def _when(context: Context, dt: datetime | None, style: str = "medium") -> str:
-        return when(dt, _zone(context), supported(context.get("lang")), style)
+        return when(dt, _zone(context), supported(context.get("lang")), style, _region(context))
 
     @pass_context
     def _day(context: Context, dt: datetime | None, style: str = "medium") -> str:
-        return day(dt, _zone(context), supported(context.get("lang")), style)
+        return day(dt, _zone(context), supported(context.get("lang")), style, _region(context))
 
     @pass_context
     def _time(context: Context, dt: datetime | None) -> str:
-        return clock_time(dt, _zone(context), supported(context.get("lang")))
+        return clock_time(dt, _zone(context), supported(context.get("lang")), _region(context))
 
     env.filters["when"], env.filters["day"], env.filters["clock"] = _when, _day, _time
 
@@ -128,3 +148,9 @@ def install(env: Environment) -> None:
 def _zone(context: Context) -> str:
     zone: Any = context.get("zone")
     return zone if isinstance(zone, str) else "UTC"
+
+
+def _region(context: Context) -> str | None:
+    """The account's country (`region` of the page), whose way of writing dates the page follows."""
+    region: Any = context.get("region")
+    return region if isinstance(region, str) and region else None

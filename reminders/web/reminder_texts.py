@@ -8,6 +8,7 @@ in one place.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from reminders.reasons import CancelReason, FailReason, NoRecipientReason, ReminderState, SkipReason
 from reminders.web.i18n import N_
@@ -31,6 +32,10 @@ REASONS: Mapping[str, str] = {
     SkipReason.TOO_LATE: N_(
         "The appointment was saved or moved so late that its reminder time had already passed."
     ),
+    SkipReason.BEFORE_CONNECTED: N_(
+        "This reminder's time had already passed when the calendar was connected; nothing went wrong."
+    ),
+    SkipReason.QUIET_HOURS: N_("Quiet hours moved this reminder earlier, to a time that had already passed."),
     SkipReason.ALL_DAY: N_("All-day events get no reminders."),
     SkipReason.CALENDAR_DISABLED: N_("Reminders are switched off for this calendar."),
     SkipReason.APPOINTMENT_CANCELLED: N_("The appointment was cancelled in the calendar."),
@@ -111,6 +116,32 @@ def reason_text(reason: str | None, fallback: str | None = None) -> str | None:
     if not reason:
         return None
     return REASONS.get(reason, fallback or reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Badge:
+    """A reminder's state as the pages show it: `code` names the CSS class (`state-<code>`),
+    `label` is a msgid."""
+
+    code: str
+    label: str
+
+
+# Still to be sent; "blocked" when it cannot go out as things stand.
+PLANNED_STATES = frozenset({ReminderState.SCHEDULED, ReminderState.QUEUED})
+
+
+def badge(state: str, reason: str | None, *, blocked: bool = False) -> Badge:
+    """The badge of a reminder; `blocked` says a planned one cannot go out (no mobile number, or the
+    number is on one of the account's lists), so it is not shown as "Scheduled".
+
+    A reminder whose time had passed before the calendar was connected was never possible: it is
+    shown in grey, not as a skipped message."""
+    if blocked and state in PLANNED_STATES:
+        return Badge("blocked", N_("Blocked"))
+    if state == ReminderState.SKIPPED and reason == SkipReason.BEFORE_CONNECTED:
+        return Badge("muted", N_("Connected after this reminder's time"))
+    return Badge(state, state_text(state))
 
 
 def attempt_state(outcome: str) -> str:

@@ -2,7 +2,9 @@
 
 A template is written for one language; each calendar picks one template per language on its
 settings page (`calendar_template`). The preview renders the text for the next appointment of a
-chosen calendar and says what it costs.
+chosen calendar and says what it costs. Where a template is listed as used by a calendar, the
+page says for which language, and in which language that calendar writes by default: a template
+of another language is sent only to the appointments that a tag or the number gives its language.
 """
 
 from collections.abc import Mapping, Sequence
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from reminders.calendars.configure import save_template
+from reminders.dispatch.render import calendar_templates
 from reminders.messaging.formatting import SUPPORTED_LANGUAGES
+from reminders.messaging.language import calendar_default, calendar_language
 from reminders.messaging.templates import DEFAULT_TEMPLATES, PLACEHOLDERS, TemplateError
 from reminders.models import CalendarConnection, CalendarTemplate, MessageTemplate
 from reminders.web import queries
@@ -32,11 +36,17 @@ MAX_NAME = 200
 
 @dataclass(frozen=True, slots=True)
 class Use:
-    """A calendar that uses a template for one language."""
+    """A calendar that uses a template for one language, and the language it writes in by default."""
 
     calendar_id: int
     calendar: str
     language: str
+    default_language: str
+
+    @property
+    def by_default(self) -> bool:
+        """Whether the calendar writes this template's language unless a tag or the number says otherwise."""
+        return self.language == self.default_language
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +106,8 @@ def template_router(web: Web) -> APIRouter:
             "placeholders": PLACEHOLDERS,
             "uses": uses,
             # Rendered by our own escaping partial, so it is safe to insert as HTML.
-            "preview": Markup(preview_html(view, lang=lang, zone=viewer.timezone)),
+            "preview": Markup(preview_html(view, lang=lang, zone=viewer.timezone, region=viewer.home_region)),
+            "language_names": LANGUAGE_NAMES,
         }
         return web.page(request, "templates/edit.html", context, viewer=viewer, status_code=status_code)
 
@@ -191,7 +202,8 @@ def template_router(web: Web) -> APIRouter:
                 now=services.clock(),
                 ui_language=viewer.language,
             )
-        return JSONResponse(preview_json(view, lang=web.language_of(request, viewer), zone=viewer.timezone))
+        lang = web.language_of(request, viewer)
+        return JSONResponse(preview_json(view, lang=lang, zone=viewer.timezone, region=viewer.home_region))
 
     @router.get("/templates/{template_id}")
     def edit_template(request: Request, template_id: int, viewer: Annotated[Viewer, signed]) -> Response:
@@ -220,8 +232,10 @@ def template_router(web: Web) -> APIRouter:
     @router.post("/templates/{template_id}/delete")
     def delete_template(request: Request, template_id: int, viewer: Annotated[Viewer, signed]) -> Response:
         with services.factory.begin() as db:
+            template = owned_template(db, viewer.account_id, template_id)
+            keep_calendar_languages(db, viewer.account_id, template)
             # The calendars' rows for it go with it (ON DELETE CASCADE): they use the built-in text.
-            db.delete(owned_template(db, viewer.account_id, template_id))
+            db.delete(template)
         return RedirectResponse("/templates?notice=deleted", status_code=303)
 
     return router
@@ -245,6 +259,7 @@ def uses_of(db: Session, account_id: int, template_ids: Sequence[int]) -> dict[i
             CalendarConnection.id,
             CalendarConnection.name,
             CalendarTemplate.language,
+            CalendarConnection.language,
         )
         .join(CalendarConnection, CalendarConnection.id == CalendarTemplate.calendar_id)
         .where(
@@ -253,11 +268,31 @@ def uses_of(db: Session, account_id: int, template_ids: Sequence[int]) -> dict[i
             CalendarTemplate.template_id.in_(template_ids),
         )
         .order_by(CalendarConnection.name, CalendarConnection.id)
-    )
+    ).all()
+    if not rows:
+        return {}
+    account_language = queries.account(db, account_id).language
+    chosen = calendar_templates(db, {row[1] for row in rows})
     found: dict[int, list[Use]] = {}
-    for template_id, calendar_id, name, language in rows:
-        found.setdefault(template_id, []).append(Use(calendar_id, name, language))
+    for template_id, calendar_id, name, language, own_language in rows:
+        default = calendar_default(own_language, chosen.get(calendar_id, {}).keys(), account_language)
+        found.setdefault(template_id, []).append(Use(calendar_id, name, language, default.language))
     return found
+
+
+def keep_calendar_languages(db: Session, account_id: int, template: MessageTemplate) -> None:
+    """Before `template` is deleted: calendars whose language it alone decided keep that language.
+
+    A calendar without a language of its own whose only chosen templates are of `template`'s
+    language writes that language (`calendar_language`); without this it would switch to the
+    account's language, and the delete page promises the built-in text of the template's language.
+    """
+    uses = uses_of(db, account_id, [template.id]).get(template.id, [])
+    for calendar in (db.get_one(CalendarConnection, use.calendar_id) for use in uses):
+        if not calendar.language:
+            chosen = calendar_templates(db, [calendar.id]).get(calendar.id, {}).keys()
+            if calendar_language(None, chosen) == template.language:
+                calendar.language = template.language
 
 
 def _calendar_choice(typed: str, calendars: Sequence[CalendarConnection], using: Sequence[int]) -> int | None:

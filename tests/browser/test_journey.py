@@ -104,7 +104,7 @@ def test_from_sign_up_to_the_first_reminder_sent(journey: Journey) -> None:
         page.get_by_label("Your name").fill("Lea Meier")
         page.get_by_label("E-mail address").fill(EMAIL)
         page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_label("Language").select_option("en")
+        page.get_by_label("Language of these pages").select_option("en")
         journey.step("signup")
         page.get_by_role("button", name="Create account").click()
 

@@ -251,4 +251,4 @@ def test_polling_follows_a_recurring_series_and_cancellations(setup: Setup) -> N
     assert sync_one(setup.services, connection_id).error is None
 
     statuses = sorted(a.status for a in all_appointments(setup.services))
-    assert statuses == ["confirmed", "confirmed", "removed", "removed"]
+    assert statuses == ["cancelled", "confirmed", "confirmed", "removed"]  # isCancelled; a deleted occurrence

@@ -278,7 +278,8 @@ def test_the_calendars_quiet_hours_replan_its_reminders(services: Services, salo
             update(ReminderRuleRow).where(ReminderRuleRow.calendar_id == salon.calendar_id).values(amount=2)
         )
     sync(services, salon, event("a", start))
-    assert scheduled_due(services) == [datetime(2026, 11, 26, 20, 0, tzinfo=UTC)]  # 21:00 the evening before
+    # 10 minutes before quiet hours begin at 21:00 the evening before, so it is out before them.
+    assert scheduled_due(services) == [datetime(2026, 11, 26, 19, 50, tzinfo=UTC)]
 
     with signed_in(services, salon.staff) as web:
         form = {

@@ -155,14 +155,29 @@ def test_appointment_moved_after_its_reminder_was_sent_gets_a_new_one(
     }
 
 
-def test_reminders_whose_time_has_passed_are_skipped_as_too_late(
+def test_reminders_whose_time_passed_before_the_first_read_were_never_possible(
     services: Services, calendar_id: int, clock: FakeClock
 ) -> None:
     source = InMemoryCalendar([event("soon", clock() + timedelta(hours=3))])
     run_sync(services, calendar_id, source)
 
     states = sorted((r.state, r.reason) for r in all_reminders(services))
-    assert states == [(ReminderState.SCHEDULED, None), (ReminderState.SKIPPED, SkipReason.TOO_LATE)]
+    assert states == [(ReminderState.SCHEDULED, None), (ReminderState.SKIPPED, SkipReason.BEFORE_CONNECTED)]
+
+
+def test_an_appointment_saved_after_its_reminder_time_is_skipped_as_too_late(
+    services: Services, calendar_id: int, clock: FakeClock
+) -> None:
+    source = InMemoryCalendar([event("early", clock() + timedelta(days=5))])
+    run_sync(services, calendar_id, source)
+    clock.advance(timedelta(days=2))  # long after the connection, the business adds a late booking
+    source.put(event("soon", clock() + timedelta(hours=3)))
+    run_sync(services, calendar_id, source)
+
+    soon = sorted(
+        (r.state, r.reason) for r in all_reminders(services) if r.for_starts_at < clock() + timedelta(days=1)
+    )
+    assert soon == [(ReminderState.SCHEDULED, None), (ReminderState.SKIPPED, SkipReason.TOO_LATE)]
 
 
 def test_a_failing_source_is_recorded_and_loses_nothing(

@@ -1,4 +1,4 @@
-"""Google event resources → RemoteEvent / Removal, one fixture per case in tests/fixtures/google/."""
+"""Google event resources → event, removal or cancelled instance; one fixture per case in fixtures/google/."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from connectors.calendars.base import RemoteEvent
-from connectors.calendars.google.parse import Removal, UnreadableEvent, instance_id, parse_event
+from connectors.calendars.google.parse import (
+    CancelledInstance,
+    Removal,
+    UnreadableEvent,
+    instance_id,
+    parse_event,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "google"
 ZONE = "Europe/Zurich"
@@ -25,7 +31,7 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-EXPECTED: dict[str, RemoteEvent | Removal] = {
+EXPECTED: dict[str, RemoteEvent | Removal | CancelledInstance] = {
     "timed_with_offset": RemoteEvent(
         external_id="7kq2b0s1ne0p1evt",
         start=utc(2026, 3, 10, 8, 30),
@@ -67,7 +73,9 @@ EXPECTED: dict[str, RemoteEvent | Removal] = {
         timezone=ZONE,
         series_id="weekly0series",
     ),
-    "cancelled_instance": Removal("weekly0series/20260317T083000Z"),
+    "cancelled_instance": CancelledInstance(
+        "weekly0series/20260317T083000Z", "weekly0series", utc(2026, 3, 17, 8, 30)
+    ),
     "deleted_stub": Removal("7kq2b0s1ne0p1evt"),
     "html_description": RemoteEvent(
         external_id="html0description",
@@ -115,14 +123,25 @@ def test_times_are_aware_utc() -> None:
             assert parsed.end.tzinfo is UTC
 
 
-def test_cancelled_instance_removes_the_id_the_live_instance_had() -> None:
+def test_cancelled_instance_names_the_id_the_live_instance_had() -> None:
     live = parse_event(load("recurring_instance"), calendar_timezone=ZONE)
     cancelled = dict(
         load("cancelled_instance"), originalStartTime=load("recurring_instance")["originalStartTime"]
     )
-    removal = parse_event(cancelled, calendar_timezone=ZONE)
+    parsed = parse_event(cancelled, calendar_timezone=ZONE)
     assert isinstance(live, RemoteEvent)
-    assert removal == Removal(live.external_id)
+    assert parsed == CancelledInstance(live.external_id, "weekly0series", live.start)
+
+
+def test_cancelled_all_day_instance_starts_at_midnight_in_the_calendar_zone() -> None:
+    item = {
+        "id": "monthly0allday_20260401",
+        "status": "cancelled",
+        "recurringEventId": "monthly0allday",
+        "originalStartTime": {"date": "2026-04-01"},
+    }
+    parsed = parse_event(item, calendar_timezone=ZONE)
+    assert parsed == CancelledInstance("monthly0allday/20260401", "monthly0allday", utc(2026, 3, 31, 22, 0))
 
 
 def test_instance_identity_does_not_depend_on_how_the_original_start_is_written() -> None:

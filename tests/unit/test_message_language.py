@@ -147,7 +147,7 @@ def test_the_reminder_uses_the_template_of_its_language_without_the_tag() -> Non
 
     message = render_reminder(appointment, account, connection, templates)
 
-    assert message_language(appointment, account, connection) == "fr"
+    assert message_language(appointment, account, connection, templates) == "fr"
     assert message.body == "RDV Kontrolle, Bahnhofstrasse 12, 14h30"
 
 

@@ -1,8 +1,9 @@
-"""Graph event resources → RemoteEvent / Removal, one fixture per case in tests/fixtures/microsoft/."""
+"""Graph event resources → event, removal or cancellation; one fixture per case in fixtures/microsoft/."""
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,14 @@ from typing import Any
 import pytest
 
 from connectors.calendars.base import RemoteEvent
-from connectors.calendars.microsoft.parse import Removal, UnreadableEvent, lookup_zone, parse_event, zone_key
+from connectors.calendars.microsoft.parse import (
+    Cancellation,
+    Removal,
+    UnreadableEvent,
+    lookup_zone,
+    parse_event,
+    zone_key,
+)
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "microsoft"
 ZONE = "Europe/Zurich"
@@ -26,11 +34,11 @@ def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
-def parse(item: dict[str, Any]) -> RemoteEvent | Removal | None:
+def parse(item: dict[str, Any]) -> RemoteEvent | Removal | Cancellation | None:
     return parse_event(item, default_timezone=ZONE)
 
 
-EXPECTED: dict[str, RemoteEvent | Removal | None] = {
+EXPECTED: dict[str, RemoteEvent | Removal | Cancellation | None] = {
     "single_utc": RemoteEvent(
         external_id="AAMkAGI2TG93AAA=",
         start=utc(2026, 11, 25, 10, 0),
@@ -88,7 +96,15 @@ EXPECTED: dict[str, RemoteEvent | Removal | None] = {
         timezone="Europe/Berlin",
         series_id=SERIES,
     ),
-    "cancelled_occurrence": Removal("AAMkAGI2U2VyaWVzAAABEgAQAO3"),
+    "cancelled_occurrence": RemoteEvent(  # cancelled, not deleted: it keeps its details
+        external_id="AAMkAGI2U2VyaWVzAAABEgAQAO3",
+        start=utc(2026, 12, 10, 8, 30),
+        end=utc(2026, 12, 10, 9, 30),
+        title="Canceled: Weekly massage +41 79 765 43 21",
+        timezone="Europe/Berlin",
+        cancelled=True,
+        series_id=SERIES,
+    ),
     "removed": Removal("AAMkAGI2TG93AAA="),
     "html_body": RemoteEvent(
         external_id="AAMkAGI2SHRtbAAA",
@@ -143,15 +159,24 @@ def test_removed_entry_wins_over_any_details() -> None:
     assert parse(item) == Removal("AAMkAGI2TG93AAA=")
 
 
-def test_cancelled_single_event_is_a_removal() -> None:
-    assert parse(dict(load("single_utc"), isCancelled=True)) == Removal("AAMkAGI2TG93AAA=")
+def test_cancelled_single_event_is_a_cancelled_event() -> None:
+    live = parse(load("single_utc"))
+    assert isinstance(live, RemoteEvent)
+    assert parse(dict(load("single_utc"), isCancelled=True)) == replace(live, cancelled=True)
 
 
-def test_cancelled_occurrence_removes_the_id_the_live_occurrence_had() -> None:
+def test_cancelled_occurrence_cancels_the_id_the_live_occurrence_had() -> None:
     live = parse(load("occurrence"))
     cancelled = parse(dict(load("occurrence"), isCancelled=True))
     assert isinstance(live, RemoteEvent)
-    assert cancelled == Removal(live.external_id)
+    assert cancelled == replace(live, cancelled=True)
+
+
+def test_cancelled_event_without_readable_times_is_a_cancellation_by_id() -> None:
+    item = {"id": "AAMkAGI2TG93AAA=", "isCancelled": True, "start": {"dateTime": "soon", "timeZone": "UTC"}}
+    assert parse(item) == Cancellation("AAMkAGI2TG93AAA=")
+    with pytest.raises(UnreadableEvent):
+        parse(dict(item, isCancelled=False))
 
 
 def test_time_is_read_in_the_zone_written_next_to_it() -> None:

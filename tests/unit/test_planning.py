@@ -21,6 +21,8 @@ from reminders.planning import (
 from reminders.reasons import SkipReason
 
 NO_QUIET_HOURS = QuietHours(time(0), time(0))
+# The window's own arithmetic, without the lead that keeps a moved send clear of it.
+NO_LEAD = timedelta(0)
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
@@ -149,7 +151,7 @@ def test_day_offset_over_a_skipped_calendar_day_stays_before_the_start() -> None
     ],
 )
 def test_quiet_hours_move_earlier(starts_at: str, rule: str, expected: str, moved: bool) -> None:
-    planned = plan_one(starts_at, rule)
+    planned = plan_one(starts_at, rule, quiet_lead=NO_LEAD)
     assert planned.skip_reason is None
     assert local(planned.due_at, "Europe/Zurich") == expected
     assert planned.moved_for_quiet_hours is moved
@@ -181,7 +183,7 @@ def test_quiet_hours_move_earlier(starts_at: str, rule: str, expected: str, move
     ],
 )
 def test_other_quiet_windows(quiet: QuietHours, starts_at: str, expected: str) -> None:
-    planned = plan_one(starts_at, "2h", quiet_hours=quiet)
+    planned = plan_one(starts_at, "2h", quiet_hours=quiet, quiet_lead=NO_LEAD)
     assert local(planned.due_at, "Europe/Zurich") == expected
 
 
@@ -193,6 +195,7 @@ def test_quiet_start_repeated_at_fall_back_takes_the_later_reading() -> None:
         zone="America/New_York",
         account_timezone="America/New_York",
         quiet_hours=QuietHours(time(1, 30), time(3)),
+        quiet_lead=NO_LEAD,
     )
     assert local(planned.nominal_at, "America/New_York") == "2026-11-01T01:45-05:00"
     assert local(planned.due_at, "America/New_York") == "2026-11-01T01:30-05:00"
@@ -201,7 +204,9 @@ def test_quiet_start_repeated_at_fall_back_takes_the_later_reading() -> None:
 def test_quiet_start_inside_the_spring_gap_goes_before_the_gap() -> None:
     # 02:30 does not exist on 2026-03-29; read forward it is 03:30, inside the window, so the send
     # goes out before the clocks jump instead.
-    planned = plan_one("2026-03-29T08:00+02:00", "3h", quiet_hours=QuietHours(time(2, 30), time(6)))
+    planned = plan_one(
+        "2026-03-29T08:00+02:00", "3h", quiet_hours=QuietHours(time(2, 30), time(6)), quiet_lead=NO_LEAD
+    )
     assert local(planned.nominal_at, "Europe/Zurich") == "2026-03-29T05:00+02:00"
     assert local(planned.due_at, "Europe/Zurich") == "2026-03-29T01:30+01:00"
     assert planned.moved_for_quiet_hours
@@ -235,8 +240,8 @@ def test_day_before_at_is_read_in_the_appointment_zone_and_quiet_hours_in_the_ac
     # 18:00 in New York is midnight in Zurich, inside the account's quiet hours: moved to 21:00 Zurich.
     planned = plan_one("2026-06-11T10:00-04:00", "day-before@18:00", zone="America/New_York")
     assert local(planned.nominal_at, "America/New_York") == "2026-06-10T18:00-04:00"
-    assert local(planned.due_at, "Europe/Zurich") == "2026-06-10T21:00+02:00"
-    assert local(planned.due_at, "America/New_York") == "2026-06-10T15:00-04:00"
+    assert local(planned.due_at, "Europe/Zurich") == "2026-06-10T20:50+02:00"
+    assert local(planned.due_at, "America/New_York") == "2026-06-10T14:50-04:00"
     assert planned.moved_for_quiet_hours
 
 
@@ -288,11 +293,84 @@ def test_due_exactly_now_is_not_too_late() -> None:
     assert late.skip_reason is SkipReason.TOO_LATE
 
 
-def test_moved_time_passed_though_the_nominal_time_has_not() -> None:
+def test_moved_time_passed_though_the_nominal_time_has_not_names_quiet_hours() -> None:
     planned = plan_one("2026-06-11T07:30+02:00", "2h", now=at("2026-06-10T22:00+02:00"))
-    assert planned.skip_reason is SkipReason.TOO_LATE
+    assert planned.skip_reason is SkipReason.QUIET_HOURS
     assert planned.moved_for_quiet_hours
-    assert local(planned.due_at, "Europe/Zurich") == "2026-06-10T21:00+02:00"
+    assert local(planned.due_at, "Europe/Zurich") == "2026-06-10T20:50+02:00"
+
+
+def test_connected_at_21_03_for_22_06_names_quiet_hours_not_a_late_save() -> None:
+    # The reported case: a 60-minute rule gives 21:06, inside quiet hours; moved before them it
+    # had passed when the calendar was read at 21:03.
+    connected = at("2026-12-02T21:03+01:00")
+    planned = plan_one("2026-12-02T22:06+01:00", "60m", now=connected, known_since=connected)
+    assert planned.skip_reason is SkipReason.QUIET_HOURS
+    assert local(planned.nominal_at, "Europe/Zurich") == "2026-12-02T21:06+01:00"
+
+
+@pytest.mark.parametrize(
+    ("nominal", "expected"),
+    [
+        pytest.param("2026-06-11T20:49+02:00", "2026-06-11T20:49+02:00", id="before-the-lead-stays"),
+        pytest.param("2026-06-11T20:50+02:00", "2026-06-11T20:50+02:00", id="at-the-lead-stays"),
+        pytest.param("2026-06-11T20:55+02:00", "2026-06-11T20:50+02:00", id="inside-the-lead-moves"),
+        pytest.param("2026-06-11T21:00+02:00", "2026-06-11T20:50+02:00", id="the-first-second-moves"),
+        pytest.param("2026-06-12T05:30+02:00", "2026-06-11T20:50+02:00", id="night-moves"),
+        pytest.param("2026-06-12T08:00+02:00", "2026-06-12T08:00+02:00", id="the-end-stays"),
+    ],
+)
+def test_a_send_moved_out_of_quiet_hours_goes_out_before_they_begin(nominal: str, expected: str) -> None:
+    # Handing a message over takes time: planned for 21:00:00 it would arrive in quiet hours.
+    start = (at(nominal) + timedelta(hours=2)).isoformat()
+    planned = plan_one(start, "2h")
+    assert planned.skip_reason is None
+    assert local(planned.due_at, "Europe/Zurich") == expected
+
+
+def test_no_late_send_in_the_lead_before_quiet_hours() -> None:
+    # A late send at 20:55 would be handed over as quiet hours begin.
+    planned = plan_one("2026-06-11T23:30+02:00", "3h", now=at("2026-06-11T20:55+02:00"), allow_late_send=True)
+    assert planned.skip_reason is SkipReason.TOO_LATE
+
+
+def test_quiet_hours_with_a_lead_stay_none_when_there_are_none() -> None:
+    assert NO_QUIET_HOURS.with_lead(timedelta(minutes=10)) == NO_QUIET_HOURS
+    assert QuietHours(time(21), time(8)).with_lead(timedelta(minutes=10)) == QuietHours(time(20, 50), time(8))
+    assert QuietHours(time(0, 5), time(8)).with_lead(timedelta(minutes=10)) == QuietHours(
+        time(23, 55), time(8)
+    )
+
+
+@pytest.mark.parametrize(
+    ("now", "known_since", "expected"),
+    [
+        pytest.param(
+            "2026-06-11T09:00+02:00", "2026-06-11T09:00+02:00", SkipReason.BEFORE_CONNECTED, id="first-read"
+        ),
+        pytest.param(
+            "2026-06-11T09:00+02:00",
+            "2026-06-10T11:00+02:00",
+            SkipReason.BEFORE_CONNECTED,
+            id="connected-after",
+        ),
+        pytest.param(
+            "2026-06-11T09:00+02:00", "2026-06-10T06:00+02:00", SkipReason.TOO_LATE, id="saved-after-its-time"
+        ),
+        pytest.param("2026-06-11T09:00+02:00", None, SkipReason.TOO_LATE, id="unknown"),
+    ],
+)
+def test_a_time_passed_before_the_calendar_was_connected_is_no_late_save(
+    now: str, known_since: str | None, expected: SkipReason
+) -> None:
+    # The 24-hour rule of a 10:00 appointment falls at 10:00 the day before.
+    planned = plan_one(
+        "2026-06-11T10:00+02:00",
+        "24h",
+        now=at(now),
+        known_since=at(known_since) if known_since else None,
+    )
+    assert planned.skip_reason is expected
 
 
 def test_appointment_already_started() -> None:

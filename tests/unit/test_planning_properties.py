@@ -86,6 +86,7 @@ policies = st.builds(
     late_send_min_lead=st.sampled_from(
         [timedelta(0), timedelta(minutes=30), timedelta(hours=1), timedelta(hours=3)]
     ),
+    quiet_lead=st.sampled_from([timedelta(0), timedelta(minutes=10), timedelta(hours=1)]),
 )
 
 
@@ -114,7 +115,8 @@ def cases(draw: st.DrawFn) -> tuple[AppointmentSlot, list[ReminderRule], Plannin
 
 
 def is_quiet(instant: datetime, policy: PlanningPolicy) -> bool:
-    return policy.quiet_hours.contains(instant.astimezone(ZoneInfo(policy.account_timezone)).time())
+    """Inside quiet hours or the lead before them, where no send may be planned."""
+    return policy.sending_window.contains(instant.astimezone(ZoneInfo(policy.account_timezone)).time())
 
 
 @PROPERTY_SETTINGS
@@ -133,7 +135,12 @@ def test_scheduled_sends_are_before_the_start_outside_quiet_hours_and_not_in_the
     for rule, entry in zip(rule_list, planned, strict=True):
         event(f"skip={entry.skip_reason} moved={entry.moved_for_quiet_hours} late={entry.late_send}")
         assert entry.nominal_at == due_time(slot, rule, policy)
-        assert entry.skip_reason in (None, SkipReason.TOO_LATE)
+        assert entry.skip_reason in (None, SkipReason.TOO_LATE, SkipReason.QUIET_HOURS)
+        if entry.skip_reason is SkipReason.QUIET_HOURS:
+            # Named only when quiet hours are the cause: the rule's own time had not passed.
+            assert entry.moved_for_quiet_hours
+            assert entry.nominal_at is not None
+            assert entry.nominal_at >= now
         if entry.due_at is not None:
             assert entry.due_at.utcoffset() == timedelta(0)
             assert entry.due_at < start

@@ -12,12 +12,13 @@ from connectors.calendars.google.oauth import (
     exchange_code,
     revoke,
 )
-from connectors.calendars.google.parse import Removal, UnreadableEvent, parse_event
+from connectors.calendars.google.parse import CancelledInstance, Removal, UnreadableEvent, parse_event
 
 __all__ = [
     "CALENDAR_SCOPES",
     "READ_SCOPES",
     "CalendarInfo",
+    "CancelledInstance",
     "Channel",
     "GoogleCalendarSource",
     "GoogleClient",

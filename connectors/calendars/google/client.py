@@ -6,6 +6,9 @@ and otherwise identical parameters. A 410 (sync token no longer valid) turns int
 the same call. Retries with backoff are done here rather than by the library, because
 `execute(num_retries=…)` ignores `Retry-After` (calendar-apis.md 1.11).
 
+A cancelled instance is a cancellation while its series lives and a removal once the series is
+deleted; when the listing itself does not show which, the series is looked up.
+
 The service object is built for every public call and closed at its end, so no socket outlives a
 call; building from the bundled discovery document costs about a millisecond. One source must not
 be used by two threads at once (httplib2 is not thread-safe).
@@ -38,7 +41,13 @@ from connectors.calendars.base import (
     RemoteEvent,
 )
 from connectors.calendars.google.oauth import GoogleClient, GoogleEndpoints, GoogleToken
-from connectors.calendars.google.parse import Removal, UnreadableEvent, lookup_zone, parse_event
+from connectors.calendars.google.parse import (
+    CancelledInstance,
+    Removal,
+    UnreadableEvent,
+    lookup_zone,
+    parse_event,
+)
 from connectors.calendars.retry import retry_after_seconds, retry_wait
 from connectors.calendars.urls import origin
 
@@ -51,6 +60,9 @@ _RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 _SCOPE_REASONS = frozenset({"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"})
 _MAX_PAGES = 10_000
 _MAX_WARNINGS = 50
+# Series looked up per sync to tell cancelled instances from a deleted series; beyond it they
+# count as removed, which withdraws their reminders all the same (only the reason differs).
+_MAX_SERIES_LOOKUPS = 20
 
 _REVOKED = "Google access was revoked or expired; reconnect the calendar"
 _RATE_LIMITED = "Google is rate-limiting this calendar; will retry"
@@ -80,6 +92,17 @@ class Channel:
 
 class _SyncTokenGone(CalendarUnavailable):
     """HTTP 410: the sync token is no longer valid. Handled inside `fetch_changes`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """One events.list run: the last word on each id, sorted by kind."""
+
+    events: list[RemoteEvent]
+    removed: list[str]
+    cancelled: list[CancelledInstance]
+    sync_token: str
+    warnings: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,16 +270,18 @@ class GoogleCalendarSource:
     def _full(self, service: Any, window_start: datetime) -> CalendarChanges:
         params = self._list_params() | {"timeMin": window_start.astimezone(UTC).isoformat(timespec="seconds")}
         try:
-            events, _, sync_token, warnings = self._collect(service, params)
+            listed = self._collect(service, params)
         except _SyncTokenGone as exc:  # no sync token was sent: nothing better to do than retry later
             raise CalendarUnavailable("Google Calendar could not list the calendar; will retry") from exc
+        _, cancelled = self._sort_cancelled(service, listed, window_start)
         return CalendarChanges(
-            cursor=_Cursor(self._calendar_id, sync_token).dump(),
-            events=events,  # cancelled items of a full sync are simply not part of the set
+            cursor=_Cursor(self._calendar_id, listed.sync_token).dump(),
+            events=listed.events,  # deleted items of a full sync are simply not part of the set
+            cancelled_ids=cancelled,
             complete=True,
             window_start=window_start,
             window_end=None,
-            warnings=warnings,
+            warnings=listed.warnings,
         )
 
     def _incremental(
@@ -264,17 +289,19 @@ class GoogleCalendarSource:
     ) -> CalendarChanges:
         # timeMin is forbidden with a sync token; everything else must match the full sync.
         params = self._list_params() | {"syncToken": previous.sync_token}
-        events, removed, sync_token, warnings = self._collect(service, params)
+        listed = self._collect(service, params)
+        removed, cancelled = self._sort_cancelled(service, listed, window_start)
         return CalendarChanges(
-            cursor=_Cursor(self._calendar_id, sync_token).dump(),
-            events=events,
-            removed_ids=removed,
+            cursor=_Cursor(self._calendar_id, listed.sync_token).dump(),
+            events=listed.events,
+            removed_ids=listed.removed + removed,
+            cancelled_ids=cancelled,
             complete=False,
             # Not a completeness claim (complete is False): it lets the caller load only the
             # appointments that can still matter.
             window_start=window_start,
             window_end=window_end,
-            warnings=warnings,
+            warnings=listed.warnings,
         )
 
     def _list_params(self) -> dict[str, Any]:
@@ -286,12 +313,10 @@ class GoogleCalendarSource:
             "maxResults": self._page_size,
         }
 
-    def _collect(
-        self, service: Any, params: Mapping[str, Any]
-    ) -> tuple[list[RemoteEvent], list[str], str, tuple[str, ...]]:
-        """Page through events.list; the last word on an id wins. Returns events, removed, token."""
+    def _collect(self, service: Any, params: Mapping[str, Any]) -> _Listed:
+        """Page through events.list; the last word on an id wins."""
         resource = service.events()
-        latest: dict[str, RemoteEvent | Removal] = {}
+        latest: dict[str, RemoteEvent | Removal | CancelledInstance] = {}
         warnings: list[str] = []
         skipped = 0
         calendar_timezone = ""
@@ -317,9 +342,44 @@ class GoogleCalendarSource:
             warnings.append(f"… and {skipped - len(warnings)} more unreadable Google events were skipped.")
         if sync_token is None:
             raise CalendarUnavailable("Google Calendar ended the event list without a sync token; will retry")
-        events = [e for e in latest.values() if isinstance(e, RemoteEvent)]
-        removed = [e.external_id for e in latest.values() if isinstance(e, Removal)]
-        return events, removed, sync_token, tuple(warnings)
+        return _Listed(
+            events=[e for e in latest.values() if isinstance(e, RemoteEvent)],
+            removed=[e.external_id for e in latest.values() if isinstance(e, Removal)],
+            cancelled=[e for e in latest.values() if isinstance(e, CancelledInstance)],
+            sync_token=sync_token,
+            warnings=tuple(warnings),
+        )
+
+    def _sort_cancelled(
+        self, service: Any, listed: _Listed, window_start: datetime
+    ) -> tuple[list[str], list[str]]:
+        """The cancelled instances' ids split into (removed, cancelled) by their series' state.
+
+        A series is alive when the listing holds a live instance of it, deleted when it lists the
+        series itself as removed; otherwise events.get says (a deleted master comes back with
+        status "cancelled", calendar-apis.md 1.5). Only series with an instance still ahead of
+        `window_start` are looked up: a past one's reason changes nothing.
+        """
+        live = {e.series_id for e in listed.events if e.series_id is not None}
+        deleted = set(listed.removed)
+        lookups = 0
+        for instance in listed.cancelled:
+            series = instance.series_id
+            if series in live or series in deleted or instance.original_start < window_start:
+                continue
+            if lookups >= _MAX_SERIES_LOOKUPS:
+                log.info("google.sync.series_lookups_capped calendar=%s", self._calendar_id)
+                break
+            lookups += 1
+            master = self._execute(
+                service.events().get(calendarId=self._calendar_id, eventId=series), missing_ok=True
+            )
+            (live if master and master.get("status") != "cancelled" else deleted).add(series)
+        removed: list[str] = []
+        cancelled: list[str] = []
+        for instance in listed.cancelled:
+            (cancelled if instance.series_id in live else removed).append(instance.external_id)
+        return removed, cancelled
 
     def _pages(self, resource: Any, request: Any) -> Iterator[Mapping[str, Any]]:
         """Execute `request` and its `list_next` successors; only a nextPageToken means more.

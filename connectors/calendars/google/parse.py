@@ -1,9 +1,11 @@
 """Turn Google Calendar event resources into `RemoteEvent`s: pure, no I/O.
 
 The connector lists with `singleEvents=true`, so every item is a single event or one instance of a
-series, never a series master (calendar-apis.md 1.6). Cancelled items are removals: a deleted event
-(`status: cancelled`, only `id` guaranteed) or a cancelled instance of a live series (`id`,
-`recurringEventId` and `originalStartTime` guaranteed), see calendar-apis.md 1.5.
+series, never a series master (calendar-apis.md 1.6). A cancelled item without `recurringEventId` is
+a deleted event (only `id` guaranteed): a `Removal`. A cancelled instance (`id`, `recurringEventId`
+and `originalStartTime` guaranteed) is a `CancelledInstance`: that occurrence was cancelled if its
+series still exists, and is gone with it otherwise, which the item alone cannot tell
+(calendar-apis.md 1.5).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from connectors.calendars.base import RemoteEvent
 
-__all__ = ["Removal", "UnreadableEvent", "instance_id", "lookup_zone", "parse_event"]
+__all__ = ["CancelledInstance", "Removal", "UnreadableEvent", "instance_id", "lookup_zone", "parse_event"]
 
 
 class UnreadableEvent(ValueError):
@@ -31,8 +33,23 @@ class Removal:
     external_id: str
 
 
-def parse_event(item: Mapping[str, Any], *, calendar_timezone: str) -> RemoteEvent | Removal:
-    """Return the event, or a `Removal` for a cancelled one.
+@dataclass(frozen=True, slots=True)
+class CancelledInstance:
+    """A cancelled instance of series `series_id`, whose rule placed it at `original_start` (aware UTC).
+
+    Google's way to cancel (or "delete") one occurrence while the series goes on; also what each
+    instance of a deleted series looks like. Only the series' own state tells the two apart.
+    """
+
+    external_id: str
+    series_id: str
+    original_start: datetime
+
+
+def parse_event(
+    item: Mapping[str, Any], *, calendar_timezone: str
+) -> RemoteEvent | Removal | CancelledInstance:
+    """Return the event, a `Removal` for a deleted one, or a `CancelledInstance`.
 
     Identity: a single event keeps Google's `id`. A series instance is
     `{recurringEventId}/{originalStartTime in UTC basic format}` (all-day: `{id}/YYYYMMDD`): Google's
@@ -47,7 +64,12 @@ def parse_event(item: Mapping[str, Any], *, calendar_timezone: str) -> RemoteEve
         raise UnreadableEvent(f"unknown calendar time zone {calendar_timezone!r}")
     external_id, series_id = _identity(item, calendar_zone)
     if item.get("status") == "cancelled":
-        return Removal(external_id)
+        if series_id is None:
+            return Removal(external_id)
+        original = _mapping(item.get("originalStartTime"), "originalStartTime") or {}
+        zone = lookup_zone(_text(original.get("timeZone"))) or calendar_zone
+        start = _instant(original, zone, calendar_zone, what=f"original start of {external_id!r}")
+        return CancelledInstance(external_id, series_id, start)
 
     start_field = _mapping(item.get("start"), "start")
     if start_field is None:

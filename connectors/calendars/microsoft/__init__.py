@@ -11,11 +11,12 @@ from connectors.calendars.microsoft.auth import (
     start_flow,
 )
 from connectors.calendars.microsoft.client import CalendarInfo, MicrosoftCalendarSource, Subscription
-from connectors.calendars.microsoft.parse import Removal, UnreadableEvent, parse_event
+from connectors.calendars.microsoft.parse import Cancellation, Removal, UnreadableEvent, parse_event
 
 __all__ = [
     "SCOPES",
     "CalendarInfo",
+    "Cancellation",
     "MicrosoftApp",
     "MicrosoftCalendarSource",
     "MicrosoftSession",

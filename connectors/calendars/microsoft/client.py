@@ -8,8 +8,8 @@ window's bounds, pages through `@odata.nextLink`s exactly as given, and ends wit
   `window_end`, and a new round starts once the caller's window is no longer inside the stored
   one: the window slides forward at most once per `round_lead` and never leaves a gap at the far
   end;
-- following the delta link is incremental (`complete=False`): changed events, and removals for
-  deleted or cancelled events and for events that left the window;
+- following the delta link is incremental (`complete=False`): changed events (cancelled ones
+  among them), and removals for deleted events and for events that left the window;
 - a delta link Graph no longer accepts (410, or `syncStateNotFound` / `resyncRequired` /
   `SyncStateInvalid` in any letter case) makes this call a new round.
 
@@ -42,7 +42,13 @@ from connectors.calendars.base import (
     RemoteEvent,
 )
 from connectors.calendars.microsoft.auth import REVOKED, MicrosoftApp, MicrosoftSession, TokenCacheState
-from connectors.calendars.microsoft.parse import Removal, UnreadableEvent, lookup_zone, parse_event
+from connectors.calendars.microsoft.parse import (
+    Cancellation,
+    Removal,
+    UnreadableEvent,
+    lookup_zone,
+    parse_event,
+)
 from connectors.calendars.retry import retry_after_seconds, retry_wait
 from connectors.calendars.urls import origin
 
@@ -277,13 +283,14 @@ class MicrosoftCalendarSource:
         query = urlencode({"startDateTime": _iso(start), "endDateTime": _iso(end)})
         url = f"{self._graph_url}/me/calendars/{_segment(self._calendar_id)}/calendarView/delta?{query}"
         try:
-            events, removed, delta_link, warnings = self._collect(http, url)
+            events, removed, cancelled, delta_link, warnings = self._collect(http, url)
         except _DeltaGone as exc:  # no delta token was sent: nothing better to do than retry later
             raise CalendarUnavailable("Microsoft Graph could not list the calendar; will retry") from exc
         return CalendarChanges(
             cursor=_Cursor(self._calendar_id, delta_link, start, end).dump(),
             events=events,
             removed_ids=removed,  # deleted, or outside the window: harmless for ids never stored
+            cancelled_ids=cancelled,
             complete=True,
             window_start=start,
             window_end=end,
@@ -291,11 +298,12 @@ class MicrosoftCalendarSource:
         )
 
     def _incremental(self, http: httpx.Client, previous: _Cursor) -> CalendarChanges:
-        events, removed, delta_link, warnings = self._collect(http, previous.delta_link)
+        events, removed, cancelled, delta_link, warnings = self._collect(http, previous.delta_link)
         return CalendarChanges(
             cursor=replace(previous, delta_link=delta_link).dump(),
             events=events,
             removed_ids=removed,
+            cancelled_ids=cancelled,
             complete=False,
             # What the delta link covers; not a completeness claim (complete is False).
             window_start=previous.window_start,
@@ -305,9 +313,13 @@ class MicrosoftCalendarSource:
 
     def _collect(
         self, http: httpx.Client, url: str
-    ) -> tuple[list[RemoteEvent], list[str], str, tuple[str, ...]]:
-        """Follow a round's pages to its delta link; the last word on an id wins."""
-        latest: dict[str, RemoteEvent | Removal] = {}
+    ) -> tuple[list[RemoteEvent], list[str], list[str], str, tuple[str, ...]]:
+        """Follow a round's pages to its delta link; the last word on an id wins.
+
+        Returns the events, the removed ids, the ids of cancelled events whose details could not be
+        read, the delta link and the warnings.
+        """
+        latest: dict[str, RemoteEvent | Removal | Cancellation] = {}
         warnings: list[str] = []
         skipped = 0
         delta_link: str | None = None
@@ -333,7 +345,8 @@ class MicrosoftCalendarSource:
             raise CalendarUnavailable("Microsoft Graph ended the event list without a delta link; will retry")
         events = [e for e in latest.values() if isinstance(e, RemoteEvent)]
         removed = [e.external_id for e in latest.values() if isinstance(e, Removal)]
-        return events, removed, delta_link, tuple(warnings)
+        cancelled = [e.external_id for e in latest.values() if isinstance(e, Cancellation)]
+        return events, removed, cancelled, delta_link, tuple(warnings)
 
     def _pages(self, http: httpx.Client, url: str, *, delta: bool = False) -> Iterator[Mapping[str, Any]]:
         """GET `url` and its `@odata.nextLink`s verbatim; pages may be empty and still have a next."""

@@ -3,7 +3,9 @@
 The connector reads `calendarView/delta`, which returns single events, occurrences and exceptions of
 series, never series masters (calendar-apis.md 3.4); a master that shows up anyway is skipped.
 Removals are `@removed` entries (deleted, or moved out of the round's window: only `id` is
-guaranteed) and events the organiser cancelled (`isCancelled`, calendar-apis.md 3.6).
+guaranteed). An event the organiser cancelled (`isCancelled`, calendar-apis.md 3.6) still exists
+with all its details: it is a cancelled `RemoteEvent`, or a `Cancellation` by id when its details
+cannot be read, so that its reminders are withdrawn all the same.
 
 Graph writes times without an offset, in the zone named next to them (calendar-apis.md 3.6). That
 name may be an IANA name, "UTC" or a Windows name ("W. Europe Standard Time"); Windows names are
@@ -23,7 +25,7 @@ from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from connectors.calendars.base import RemoteEvent
 
-__all__ = ["Removal", "UnreadableEvent", "lookup_zone", "parse_event", "zone_key"]
+__all__ = ["Cancellation", "Removal", "UnreadableEvent", "lookup_zone", "parse_event", "zone_key"]
 
 # Names that mean UTC; Graph also uses "tzone://Microsoft/Utc" for events created through the API.
 _UTC_KEYS = frozenset(
@@ -43,8 +45,19 @@ class Removal:
     external_id: str
 
 
-def parse_event(item: Mapping[str, Any], *, default_timezone: str) -> RemoteEvent | Removal | None:
-    """Return the event, a `Removal`, or None for a series master (never an appointment itself).
+@dataclass(frozen=True, slots=True)
+class Cancellation:
+    """The event with this external id was cancelled; its details could not be read."""
+
+    external_id: str
+
+
+def parse_event(
+    item: Mapping[str, Any], *, default_timezone: str
+) -> RemoteEvent | Removal | Cancellation | None:
+    """Return the event, a `Removal`, a `Cancellation`, or None for a series master.
+
+    A series master is never an appointment itself: its occurrences are.
 
     Identity is Graph's `id` (occurrence ids are stable, calendar-apis.md 3.6) and `series_id` its
     `seriesMasterId`. Timed events become aware UTC. All-day events are midnight to midnight (end
@@ -64,9 +77,19 @@ def parse_event(item: Mapping[str, Any], *, default_timezone: str) -> RemoteEven
         return Removal(external_id)
     if item.get("type") == "seriesMaster":
         return None
-    if item.get("isCancelled") is True:
-        return Removal(external_id)
+    cancelled = item.get("isCancelled") is True
+    try:
+        return _event(item, external_id, default_timezone, default_zone, cancelled=cancelled)
+    except UnreadableEvent:
+        if cancelled:  # its reminders must go even though its times cannot be read
+            return Cancellation(external_id)
+        raise
 
+
+def _event(
+    item: Mapping[str, Any], external_id: str, default_timezone: str, default_zone: tzinfo, *, cancelled: bool
+) -> RemoteEvent:
+    """The event's times and texts; see `parse_event`."""
     start_field = _mapping(item.get("start"), f"start of {external_id!r}")
     if start_field is None:
         raise UnreadableEvent(f"event {external_id!r} has no start time")
@@ -99,6 +122,7 @@ def parse_event(item: Mapping[str, Any], *, default_timezone: str) -> RemoteEven
         description=_description(item),
         timezone=zone_name,
         all_day=all_day,
+        cancelled=cancelled,
         series_id=_text(item.get("seriesMasterId")) or None,
     )
 
