@@ -28,12 +28,14 @@ from connectors.calendars.base import (
 )
 from connectors.calendars.feed_http import AddressRefused, Deadline, feed_client, fetch_deadline
 from connectors.calendars.ics_isolation import IcsParser
-from connectors.calendars.ics_parse import describe_non_icalendar, lookup_zone, parse_ics
+from connectors.calendars.ics_parse import NOT_ICALENDAR_TEXT, describe_non_icalendar, lookup_zone, parse_ics
 
 __all__ = ["IcsCalendarSource", "parse_ics"]
 
 _CURSOR_VERSION = 1
 _ACCEPT = "text/calendar, text/plain;q=0.8, */*;q=0.5"
+# Media types that claim to be iCalendar: a body that is not is a server mistake, said as such.
+_CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,9 +175,7 @@ class IcsCalendarSource:
     ) -> CalendarChanges:
         what = describe_non_icalendar(body.content)
         if what is not None:
-            raise CalendarFeedInvalid(
-                f"{self._display()} is not an iCalendar feed (got {body.content_type or what})."
-            )
+            raise CalendarFeedInvalid(self._not_icalendar(body.content_type, what))
         events, warnings = self._parser(
             body.content,
             window_start=window_start,
@@ -309,6 +309,16 @@ class IcsCalendarSource:
         return _Body(content=content, mtime_ns=info.st_mtime_ns, size=info.st_size)
 
     # --- messages -------------------------------------------------------------------------------
+
+    def _not_icalendar(self, content_type: str | None, what: str) -> str:
+        """Why a body is refused: what it was, and what the server claimed when that was a calendar."""
+        if content_type not in _CALENDAR_TYPES:
+            return f"{self._display()} is not an iCalendar feed (got {content_type or what})."
+        found = "it does not begin with BEGIN:VCALENDAR" if what == NOT_ICALENDAR_TEXT else f"it is {what}"
+        return (
+            f"{self._display()} answered with {content_type}, "
+            f"but the content is not an iCalendar file ({found})."
+        )
 
     def _display(self) -> str:
         """scheme://host/… for URLs (the path is the secret), the path for files."""

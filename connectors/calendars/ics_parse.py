@@ -62,6 +62,7 @@ __all__ = [
     "EXPANSION_BUDGET",
     "FEED_EXPANSION_BUDGET",
     "GUARD_INSTALLED",
+    "NOT_ICALENDAR_TEXT",
     "ParseOutOfMemory",
     "check_parse_arguments",
     "describe_non_icalendar",
@@ -162,6 +163,10 @@ def _parse(
     return _collect(calendars, context, default_zone)
 
 
+# What `describe_non_icalendar` says of text it cannot place (no BEGIN: line first).
+NOT_ICALENDAR_TEXT = "text that is not iCalendar"
+
+
 def describe_non_icalendar(data: bytes) -> str | None:
     """Return None when `data` looks like iCalendar, else what it looks like ("an HTML page")."""
     head = _decode_head(data).lstrip(" \t\r\n\ufeff")[:1024]
@@ -178,7 +183,7 @@ def describe_non_icalendar(data: bytes) -> str | None:
         return "a JSON document"
     if "\x00" in head or "\ufffd" in head:
         return "binary data"
-    return "text that is not iCalendar"
+    return NOT_ICALENDAR_TEXT
 
 
 # --- reading the document -------------------------------------------------------------------

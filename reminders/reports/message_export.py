@@ -22,7 +22,7 @@ from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 from reminders.msgid import N_
 from reminders.reports.masking import mask_digits, mask_number
 from reminders.reports.message_log import LogRow
-from reminders.web.reminder_texts import encoding_label, reason_text, state_text
+from reminders.web.reminder_texts import badge, encoding_label, reason_text
 
 # Column headers (msgids); the first gets the account's zone appended.
 COLUMNS: tuple[str, ...] = (
@@ -96,7 +96,7 @@ def export_rows(
             encoding=encoding_label(row.encoding) if row.encoding else "",
             segments=row.segments,
             cost=row.cost,
-            state=translate(state_text(row.state)),
+            state=translate(badge(row.state, row.reason).label),
             error=row.error or (translate(reason) if reason else ""),
         )
 

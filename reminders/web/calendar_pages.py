@@ -1,4 +1,5 @@
-"""Connecting calendars: the list, Google and Outlook (consent, callback, picker), ICS feeds, disconnect."""
+"""Connecting calendars: the list, Google and Outlook (consent, callback, picker), ICS feeds, sync now,
+disconnect."""
 
 from collections.abc import Mapping
 from typing import Annotated
@@ -97,6 +98,24 @@ def calendar_router(web: Web) -> APIRouter:
             connection_id = connection.id
         sync_one(services, connection_id)  # errors are kept on the connection and shown on its page
         return RedirectResponse(f"/calendars/{connection_id}?notice=connected", status_code=303)
+
+    @router.post("/calendars/{connection_id}/sync")
+    def sync_now(
+        request: Request,
+        connection_id: int,
+        viewer: Annotated[Viewer, signed],
+        back_to: Annotated[str, Form(alias="next")] = "",
+    ) -> Response:
+        with services.reader() as db:
+            connection = queries.owned_calendar(db, viewer.account_id, connection_id)
+            if connection is None or connection.disconnected_at is not None:
+                raise NotFound
+        report = sync_one(services, connection_id)  # errors are kept on the connection, shown on its page
+        # Only back to the list or the calendar's page: never an address from the form.
+        page = f"/calendars/{connection_id}"
+        back = back_to if back_to in ("/calendars", page) else page
+        notice = "sync_failed" if report.error else "synced"
+        return RedirectResponse(f"{back}?notice={notice}", status_code=303)
 
     @router.get("/calendars/{provider}/connect")
     def connect(request: Request, provider: str, viewer: Annotated[Viewer, signed]) -> Response:

@@ -28,11 +28,17 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Short notices shown after a redirect (?notice=key); a fixed list, so no text can be injected.
 NOTICES: Mapping[str, str] = {
     "saved": N_("Saved."),
+    "saved_over_credit": N_(
+        "Saved. A reminder with this text costs more SMS credit than is left: "
+        "reminders are skipped until credit is added."
+    ),
     "deleted": N_("Deleted."),
     "added": N_("Added."),
     "removed": N_("Removed."),
     "connected": N_("Calendar connected. Its appointments are being read now."),
     "disconnected": N_("Calendar disconnected. Its future reminders were cancelled."),
+    "synced": N_("Calendar synced."),
+    "sync_failed": N_("The calendar could not be read. What went wrong is shown below."),
     "removals_confirmed": N_(
         "The appointments missing from the calendar are removed at its next read, within a minute."
     ),
@@ -45,6 +51,9 @@ NOTICES: Mapping[str, str] = {
     "welcome": N_("Welcome! Next, connect a calendar."),
     "withdrawn": N_("Invitation withdrawn."),
 }
+
+# Notices that report a success with a catch: shown as a warning, not as a plain confirmation.
+WARNING_NOTICES = frozenset({"saved_over_credit"})
 
 
 class NotSignedIn(Exception):
@@ -203,7 +212,8 @@ class Web:
     ) -> Response:
         """Render a page with what every template expects (language, zone, CSRF token, viewer, notice)."""
         lang = self.language_of(request, viewer)
-        notice = NOTICES.get(request.query_params.get("notice", ""))
+        notice_key = request.query_params.get("notice", "")
+        notice = NOTICES.get(notice_key)
         base: dict[str, Any] = {
             "lang": lang,
             "zone": viewer.timezone if viewer else "UTC",
@@ -211,6 +221,7 @@ class Web:
             "viewer": viewer,
             "csrf": self.cookies.csrf_token(self.browser(request)),
             "notice": notice,
+            "notice_is_warning": notice_key in WARNING_NOTICES,
             "languages": LANGUAGES,
             "path": request.url.path,
         }

@@ -6,9 +6,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
+from reminders.numbers.blocklist import blocked_kinds
 from reminders.web import queries
+from reminders.web.appointment_views import cannot_send, reminder_badge
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import N_
+from reminders.web.reminder_texts import Badge
 
 # The free credit of a new account (10) is not "low" yet; a handful of reminders is.
 LOW_CREDIT = 5
@@ -21,6 +24,15 @@ class Attention:
     text: str
     href: str | None
     params: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class NextReminder:
+    """A line of "Next reminders": the reminder, its badge, and why it cannot go out (a msgid) if so."""
+
+    line: queries.ReminderLine
+    badge: Badge
+    problem: str | None
 
 
 def dashboard_router(web: Web) -> APIRouter:
@@ -36,6 +48,14 @@ def dashboard_router(web: Web) -> APIRouter:
             calendars = queries.calendar_lines(db, viewer.account_id)
             upcoming = queries.upcoming(db, viewer.account_id)
             at_risk = queries.at_risk_count(db, viewer.account_id, now)
+            unpaid = queries.skipped_for_credit(db, viewer.account_id, now)
+            due_soon = queries.due_soon(db, viewer.account_id, now)
+            numbers = {line.appointment.recipient for line in upcoming if line.appointment.recipient}
+            blocked = blocked_kinds(db, [(viewer.account_id, number) for number in numbers])
+        next_reminders = [
+            next_reminder(line, blocked.get((viewer.account_id, line.appointment.recipient or "")))
+            for line in upcoming
+        ]
         attention: list[Attention] = []
         # Staff cannot open the credit page; they still see the warning.
         credit_page = "/account/credit" if viewer.is_owner else None
@@ -78,9 +98,28 @@ def dashboard_router(web: Web) -> APIRouter:
                         N_("Reminders are switched off for %(name)s."), f"/calendars/{c.id}", {"name": c.name}
                     )
                 )
+        if unpaid:
+            attention.append(
+                Attention(
+                    N_("Reminders not sent for lack of SMS credit in the last 7 days: %(count)s."),
+                    "/messages?state=skipped",
+                    {"count": unpaid},
+                )
+            )
         if account.credit_balance <= 0:
             attention.append(
                 Attention(N_("Your SMS credit is used up: no reminder can be sent."), credit_page, {})
+            )
+        elif due_soon > account.credit_balance:
+            attention.append(
+                Attention(
+                    N_(
+                        "Reminders due in the next 48 hours: %(count)s; SMS credit left: %(credit)s. "
+                        "The reminders beyond the credit will not be sent."
+                    ),
+                    credit_page,
+                    {"count": due_soon, "credit": account.credit_balance},
+                )
             )
         elif account.credit_balance < LOW_CREDIT:
             attention.append(
@@ -105,7 +144,7 @@ def dashboard_router(web: Web) -> APIRouter:
             {
                 "account": account,
                 "calendars": calendars,
-                "upcoming": upcoming,
+                "upcoming": next_reminders,
                 "attention": attention,
                 "now": now,
             },
@@ -113,3 +152,12 @@ def dashboard_router(web: Web) -> APIRouter:
         )
 
     return router
+
+
+def next_reminder(line: queries.ReminderLine, blocked: str | None) -> NextReminder:
+    """The overview's line for a planned reminder; `blocked` names the account's list its number is on."""
+    return NextReminder(
+        line,
+        reminder_badge(line.reminder, line.appointment, blocked),
+        cannot_send(line.appointment, blocked),
+    )

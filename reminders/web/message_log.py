@@ -19,7 +19,7 @@ from reminders.web import queries
 from reminders.web.context import Viewer, Web
 from reminders.web.i18n import N_, gettext_for
 from reminders.web.list_filters import chosen_calendar, list_link
-from reminders.web.reminder_texts import encoding_label, reason_text, state_text
+from reminders.web.reminder_texts import badge, encoding_label, reason_text, state_text
 
 PAGE_SIZE = 50
 # A download holds at most this many rows: enough for a year of a busy practice, small enough
@@ -90,7 +90,7 @@ def _page_rows(rows: list[LogRow]) -> list[dict[str, Any]]:
         {
             "row": row,
             "title": mask_digits(row.appointment_title) or "–",
-            "state": state_text(row.state),
+            "state": badge(row.state, row.reason).label,
             "reason": reason_text(row.reason),
             "encoding": encoding_label(row.encoding),
         }

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from reminders.models import Account, Appointment, CalendarConnection, OAuthGrant, Reminder
-from reminders.reasons import ReminderState
+from reminders.reasons import ReminderState, SkipReason
 
 LIVE = (ReminderState.SCHEDULED, ReminderState.QUEUED, ReminderState.SENDING)
 
@@ -107,3 +107,41 @@ def at_risk_count(session: Session, account_id: int, now: datetime, *, days: int
         )
     )
     return int(session.scalar(stmt) or 0)
+
+
+def _of_account(account_id: int) -> ColumnElement[bool]:
+    """Reminders of the account's connected calendars (the query joins appointment and calendar)."""
+    return (CalendarConnection.account_id == account_id) & CalendarConnection.disconnected_at.is_(None)
+
+
+def _count_reminders(session: Session, account_id: int, *where: ColumnElement[bool]) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Reminder)
+        .join(Appointment, Reminder.appointment_id == Appointment.id)
+        .join(CalendarConnection, Appointment.calendar_id == CalendarConnection.id)
+        .where(_of_account(account_id), *where)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def skipped_for_credit(session: Session, account_id: int, now: datetime, *, days: int = 7) -> int:
+    """Reminders of the last `days` days that were not sent for lack of SMS credit."""
+    return _count_reminders(
+        session,
+        account_id,
+        Reminder.state == ReminderState.SKIPPED,
+        Reminder.reason == SkipReason.NO_CREDIT,
+        Reminder.due_at > now - timedelta(days=days),
+        Reminder.due_at <= now,
+    )
+
+
+def due_soon(session: Session, account_id: int, now: datetime, *, hours: int = 48) -> int:
+    """Reminders planned to go out within the next `hours` hours (each costs at least one credit)."""
+    return _count_reminders(
+        session,
+        account_id,
+        Reminder.state.in_(LIVE[:2]),
+        Reminder.due_at <= now + timedelta(hours=hours),
+    )

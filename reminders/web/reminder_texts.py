@@ -136,11 +136,14 @@ def badge(state: str, reason: str | None, *, blocked: bool = False) -> Badge:
     number is on one of the account's lists), so it is not shown as "Scheduled".
 
     A reminder whose time had passed before the calendar was connected was never possible: it is
-    shown in grey, not as a skipped message."""
+    shown in grey, not as a skipped message; one that quiet hours moved to a time already passed
+    is named by that cause."""
     if blocked and state in PLANNED_STATES:
         return Badge("blocked", N_("Blocked"))
     if state == ReminderState.SKIPPED and reason == SkipReason.BEFORE_CONNECTED:
         return Badge("muted", N_("Connected after this reminder's time"))
+    if state == ReminderState.SKIPPED and reason == SkipReason.QUIET_HOURS:
+        return Badge(state, N_("Quiet hours"))  # the cause, not a bare "Skipped"
     return Badge(state, state_text(state))
 
 

@@ -123,6 +123,7 @@ def template_router(web: Web) -> APIRouter:
         if language not in SUPPORTED_LANGUAGES:
             errors["language"] = N_("Choose one of the listed languages.")
         body_error: str | None = None
+        over_credit = False
         with services.factory.begin() as db:
             if template_id is not None:
                 template = owned_template(db, viewer.account_id, template_id)
@@ -144,6 +145,15 @@ def template_router(web: Web) -> APIRouter:
                         template_id=template_id,
                     )
                     template_id = saved.id
+                    # Saved either way; the owner is told at once when it cannot be paid for.
+                    over_credit = preview_for(
+                        db,
+                        viewer.account_id,
+                        body=body,
+                        language=language,
+                        calendar_id=None,
+                        now=services.clock(),
+                    ).over_credit
                 except TemplateError as exc:
                     # It names the placeholder and the character position.
                     body_error = exc.translated(lambda text: gettext_for(viewer.language, text))
@@ -157,7 +167,8 @@ def template_router(web: Web) -> APIRouter:
                 body_error=body_error,
                 status_code=422,
             )
-        return RedirectResponse(f"/templates/{template_id}?notice=saved", status_code=303)
+        notice = "saved_over_credit" if over_credit else "saved"
+        return RedirectResponse(f"/templates/{template_id}?notice={notice}", status_code=303)
 
     @router.get("/templates")
     def template_list(request: Request, viewer: Annotated[Viewer, signed]) -> Response:

@@ -47,6 +47,12 @@ class PreviewView:
     calendar: CalendarConnection | None
     sample: bool
     goes_out: LanguageChoice | None = None
+    credit_left: int | None = None
+
+    @property
+    def over_credit(self) -> bool:
+        """Whether one reminder with this text costs more SMS credit than the account has left."""
+        return self.credit_left is not None and self.preview.credits > self.credit_left
 
     @property
     def other_language(self) -> bool:
@@ -91,7 +97,14 @@ def preview_for(
         name = connection.name if connection is not None else None
         context = sample_context(language, now=now, timezone=zone, business=account.name, calendar=name)
     preview = preview_message(body, context, lambda text: gettext_for(ui_language, text))
-    return PreviewView(preview, context, connection, sample=appointment is None, goes_out=goes_out)
+    return PreviewView(
+        preview,
+        context,
+        connection,
+        sample=appointment is None,
+        goes_out=goes_out,
+        credit_left=account.credit_balance,
+    )
 
 
 def next_appointment(db: Session, calendar_id: int, now: datetime) -> Appointment | None:

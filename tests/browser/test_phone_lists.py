@@ -197,16 +197,7 @@ def test_the_past_appointment_never_possible_is_grey_and_fits(
     assert page.locator(".state-skipped").count() == 0
 
 
-OVERVIEW_PENDING = pytest.mark.xfail(
-    reason="the overview's tables need class=stacked and data-label cells in dashboard.html, "
-    "which another change of issue 10 is editing; drop this mark with that edit",
-    strict=True,
-)
-
-
-@pytest.mark.parametrize(
-    "path", ["/appointments/{id}", "/numbers/blacklist", pytest.param("/", marks=OVERVIEW_PENDING)]
-)
+@pytest.mark.parametrize("path", ["/appointments/{id}", "/numbers/blacklist", "/"])
 def test_the_other_lists_fit_the_phone(
     path: str, phone: Phone, guard: PageGuard, screenshots: Screenshots
 ) -> None:

@@ -34,7 +34,7 @@ class Library:
 @pytest.fixture
 def library(services: Services, clock: FakeClock) -> Library:
     with services.factory.begin() as session:
-        account = make_account(session, name="Praxis Muster")
+        account = make_account(session, name="Praxis Muster", credit_balance=1, now=clock())  # one SMS left
         calendar = make_calendar(session, account, name="Behandlung")
         empty = make_calendar(session, account, name="Leer", external_id="memory://empty")
         template = save_template(
@@ -51,6 +51,29 @@ def library(services: Services, clock: FakeClock) -> Library:
     source = InMemoryCalendar([event("a", clock() + timedelta(days=2), title="Zahnreinigung 079 123 45 67")])
     sync_connection(services.factory, ids[1], source, now=clock(), horizon_days=60)
     return Library(ids[0], ids[1], ids[2], ids[3], staff, ids[4], ids[5])
+
+
+def test_a_template_that_costs_more_than_the_credit_left_is_saved_with_a_warning(
+    services: Services, library: Library
+) -> None:
+    long_text = "Termin am {date} um {time}. " + "Bitte bringen Sie Ihre Versichertenkarte mit. " * 4
+    with signed_in(services, library.staff) as web:
+        editor = web.get("/templates/new", language="de")
+        preview = web.post(
+            "/templates/new", {"name": "Lang", "language": "de", "body": long_text, "action": "preview"}
+        )
+        saved = web.post("/templates/new", {"name": "Lang", "language": "de", "body": long_text})
+        shown = web.get(saved.headers["location"])
+        short = web.post(
+            "/templates/new", {"name": "Knapp", "language": "de", "body": "Termin {date} {time}"}
+        )
+
+    assert "data-preview-credit" not in editor.text  # the built-in text fits one SMS
+    assert "Only 1 SMS credits are left, and one reminder with this text costs 2" in preview.text
+    assert saved.status_code == 303
+    assert saved.headers["location"].endswith("?notice=saved_over_credit")
+    assert '<p class="notice warning" role="status">Saved. A reminder with this text costs more' in shown.text
+    assert short.headers["location"].endswith("?notice=saved")
 
 
 def test_the_list_shows_each_template_with_its_calendars(services: Services, library: Library) -> None:
